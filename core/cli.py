@@ -1,0 +1,70 @@
+"""Command-line interface. Each sub-command parses its options and calls one builder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.importers import ManifestError, NpzFormatError, import_folder, import_npz
+from core.paths import resolve_db_path
+from core.store import Store, StoreError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Severity Studio")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    importer = commands.add_parser("import", help="import images, DICOM or a MedMNIST .npz")
+    importer.add_argument("src", help="a folder, an image / DICOM file, or a .npz file")
+    importer.add_argument("--manifest", help="CSV describing the files (file, patient_id, ...)")
+    importer.add_argument("--dataset", help="dataset name (default: the source's name)")
+    importer.add_argument("--report", help="write the per-file report as JSON here")
+    _add_db(importer)
+
+    demo = commands.add_parser("demo", help="seed the demo data (idempotent)")
+    _add_db(demo)
+    return parser
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="database file (default: $SEVERITY_DB or data/app.db)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        with Store(resolve_db_path(args.db)) as store:
+            if args.command == "import":
+                return _import(store, args)
+            if args.command == "demo":
+                return _demo(store)
+    except (StoreError, FileNotFoundError, ManifestError, NpzFormatError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _import(store: Store, args: argparse.Namespace) -> int:
+    src = Path(args.src)
+    if not src.exists():
+        raise FileNotFoundError(f"{src} does not exist.")
+    if src.suffix.lower() == ".npz":
+        report = import_npz(store, src, args.dataset)
+    else:
+        report = import_folder(store, src, args.dataset or src.resolve().name, args.manifest)
+    for outcome in report.outcomes:
+        if outcome.status == "rejected":
+            print(f"rejected  {outcome.file}: {outcome.reason}")
+    print(report.summary())
+    if args.report:
+        report.write_json(args.report)
+    return 0
+
+
+def _demo(store: Store) -> int:
+    from core.demo import seed_demo
+
+    for name, report in seed_demo(store).items():
+        print(f"{name}: {report.summary()}")
+    return 0

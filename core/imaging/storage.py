@@ -1,0 +1,43 @@
+"""Content-addressed pixel files: ``media/<first two hex>/<sha256>.png``, written
+atomically so a crash never leaves a half-written image behind a database row."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def content_hash(pixels: np.ndarray) -> str:
+    """Hash of the decoded pixels (shape included), so the same picture in two
+    containers (a PNG and a DICOM, two transfer syntaxes) is one image."""
+    digest = hashlib.sha256(f"{pixels.shape}|{pixels.dtype}|".encode())
+    digest.update(np.ascontiguousarray(pixels).tobytes())
+    return digest.hexdigest()
+
+
+def save_pixels(media_root: Path, pixels: np.ndarray) -> tuple[str, str]:
+    """Store ``pixels`` as PNG; return ``(relative path, content hash)``."""
+    digest = content_hash(pixels)
+    relative = f"{digest[:2]}/{digest}.png"
+    target = media_root / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                Image.fromarray(pixels).save(handle, format="PNG")
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    return relative, digest
+
+
+def load_pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))

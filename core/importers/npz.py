@@ -1,0 +1,92 @@
+"""MedMNIST-style ``.npz`` files: ``<split>_images`` (N, H, W[, 3]) uint8 and
+``<split>_labels`` (N, 1) integer grades, for splits train / val / test."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from core.imaging import ImageRejected, to_display_pixels
+
+from .folder import Progress
+from .ingest import ImageFacts, ingest
+from .report import ImportReport
+
+SPLITS = ("train", "val", "test")
+
+
+class NpzFormatError(Exception):
+    """The file is not a MedMNIST-style archive this importer understands."""
+
+
+def read_npz(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Return ``{split: (images, grades)}``, checking the layout before anything is stored."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise NpzFormatError(f"{path.name} is not a readable .npz archive: {exc}") from exc
+    with archive:
+        splits = {}
+        for split in SPLITS:
+            if f"{split}_images" not in archive.files:
+                continue
+            images = archive[f"{split}_images"]
+            labels = archive.get(f"{split}_labels")
+            if labels is None:
+                raise NpzFormatError(f"{path.name} has {split}_images but no {split}_labels.")
+            labels = np.asarray(labels)
+            if labels.ndim == 2 and labels.shape[1] != 1:
+                raise NpzFormatError(
+                    f"{path.name} holds several labels per image (multi-label); only one "
+                    "severity grade per image is supported."
+                )
+            labels = labels.reshape(-1)
+            if len(labels) != len(images):
+                raise NpzFormatError(
+                    f"{path.name}: {split} has {len(images)} images but {len(labels)} labels."
+                )
+            if images.ndim not in (3, 4):
+                raise NpzFormatError(f"{path.name}: {split}_images has shape {images.shape}.")
+            splits[split] = (images, labels.astype(int))
+    if not splits:
+        raise NpzFormatError(
+            f"{path.name} has none of train_images, val_images, test_images "
+            f"(found: {', '.join(archive.files) or 'nothing'})."
+        )
+    return splits
+
+
+def import_npz(
+    store, path: str | Path, dataset: str | None = None, progress: Progress | None = None
+) -> ImportReport:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"The file {path} does not exist.")
+    splits = read_npz(path)
+    dataset_id = store.datasets.ensure(dataset or path.stem, source=path.name)
+    total = sum(len(images) for images, _ in splits.values())
+    report, done = ImportReport(), 0
+    for split, (images, grades) in splits.items():
+        for index, (pixels, grade) in enumerate(zip(images, grades, strict=True)):
+            name = f"{path.name}:{split}[{index}]"
+            done += 1
+            try:
+                if grade < 0:
+                    raise ImageRejected(f"grade {grade} is negative")
+                decoded = to_display_pixels(pixels)
+                facts = ImageFacts(grade=int(grade), split=split, source=name)
+                image_id, created = ingest(store, dataset_id, decoded, facts)
+            except ImageRejected as exc:
+                report.add(name, "rejected", str(exc))
+            else:
+                report.add(
+                    name,
+                    "imported" if created else "duplicate",
+                    "" if created else "the same image is already stored",
+                    image_id,
+                )
+            if progress and (done % 50 == 0 or done == total):
+                progress(done, total)
+    return report

@@ -1,0 +1,130 @@
+"""Datasets, pseudonymous patients, raters and key/value settings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import TYPE_CHECKING, Any
+
+from .errors import NotFound
+from .rows import utc_now
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+class Datasets:
+    def __init__(self, store: Store):
+        self._store = store
+
+    def ensure(self, name: str, description: str = "", source: str = "") -> int:
+        """Return the id of dataset ``name``, creating it if needed."""
+        name = name.strip()
+        if not name:
+            raise ValueError("A dataset needs a name.")
+        with self._store.transaction():
+            row = self._store.one("SELECT id FROM datasets WHERE name = ?", [name])
+            if row:
+                return row["id"]
+            return (
+                self._store.db["datasets"]
+                .insert(
+                    {
+                        "name": name,
+                        "description": description,
+                        "source": source,
+                        "created_at": utc_now(),
+                    }
+                )
+                .last_pk
+            )
+
+    def list(self) -> list[dict]:
+        return self._store.all(
+            """SELECT d.*, COUNT(i.id) AS images, COUNT(DISTINCT i.patient_id) AS patients
+               FROM datasets d LEFT JOIN images i ON i.dataset_id = d.id
+               GROUP BY d.id ORDER BY d.name"""
+        )
+
+    def by_name(self, name: str) -> dict:
+        row = self._store.one("SELECT * FROM datasets WHERE name = ?", [name])
+        if row is None:
+            raise NotFound(f"There is no dataset called {name!r}.")
+        return row
+
+
+class Patients:
+    """Patients are stored under a salted hash of their source identifier, nothing else."""
+
+    def __init__(self, store: Store, salt: bytes):
+        self._store = store
+        self._salt = salt
+
+    def pseudonym(self, source_id: str) -> str:
+        digest = hmac.new(self._salt, source_id.strip().encode(), hashlib.sha256).hexdigest()
+        return f"P-{digest[:12]}"
+
+    def date_shift_days(self, source_id: str) -> int:
+        """A stable per-patient shift (0..364 days) for de-identified visit dates."""
+        digest = hmac.new(self._salt, b"date:" + source_id.strip().encode(), hashlib.sha256)
+        return int.from_bytes(digest.digest()[:4], "big") % 365
+
+    def ensure(self, source_id: str) -> int:
+        pseudonym = self.pseudonym(source_id)
+        with self._store.transaction():
+            row = self._store.one("SELECT id FROM patients WHERE pseudonym = ?", [pseudonym])
+            if row:
+                return row["id"]
+            return (
+                self._store.db["patients"]
+                .insert({"pseudonym": pseudonym, "created_at": utc_now()})
+                .last_pk
+            )
+
+    def list(self, dataset_id: int | None = None) -> list[dict]:
+        where, params = ("WHERE i.dataset_id = ?", [dataset_id]) if dataset_id else ("", [])
+        return self._store.all(
+            f"""SELECT p.id, p.pseudonym, COUNT(i.id) AS visits,
+                       MIN(i.visit_date) AS first_visit, MAX(i.visit_date) AS last_visit
+                FROM patients p JOIN images i ON i.patient_id = p.id {where}
+                GROUP BY p.id ORDER BY p.pseudonym""",
+            params,
+        )
+
+
+class Raters:
+    def __init__(self, store: Store):
+        self._store = store
+
+    def ensure(self, name: str) -> int:
+        name = " ".join(name.split())
+        if not name:
+            raise ValueError("Please enter your name to sign in.")
+        if len(name) > 80:
+            raise ValueError("That name is too long (80 characters at most).")
+        with self._store.transaction():
+            row = self._store.one("SELECT id FROM raters WHERE name = ?", [name])
+            if row:
+                return row["id"]
+            return self._store.db["raters"].insert({"name": name, "created_at": utc_now()}).last_pk
+
+    def list(self) -> list[dict]:
+        return self._store.all("SELECT * FROM raters ORDER BY name")
+
+
+class Settings:
+    def __init__(self, store: Store):
+        self._store = store
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._store.one("SELECT value FROM settings WHERE key = ?", [key])
+        return default if row is None else json.loads(row["value"])
+
+    def set(self, key: str, value: Any) -> None:
+        with self._store.transaction():
+            self._store.db.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, json.dumps(value)],
+            )

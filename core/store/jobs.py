@@ -1,0 +1,172 @@
+"""Background jobs: queued by the app or the CLI, claimed atomically by workers."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from .errors import NotFound
+from .rows import decode_json_columns, to_json, utc_now
+
+if TYPE_CHECKING:
+    from .store import Store
+
+JOB_KINDS = ("train", "embed", "project", "import")
+
+
+class Jobs:
+    def __init__(self, store: Store):
+        self._store = store
+
+    def submit(
+        self, kind: str, params: dict[str, Any] | None = None, trigger_key: str | None = None
+    ) -> int:
+        """Queue a job. With ``trigger_key``, a second submit for the same key is a no-op
+        that returns the first job's id (auto-retrain must never queue twice)."""
+        if kind not in JOB_KINDS:
+            raise ValueError(f"Unknown job kind {kind!r}; expected one of {', '.join(JOB_KINDS)}.")
+        with self._store.transaction():
+            if trigger_key:
+                row = self._store.one("SELECT id FROM jobs WHERE trigger_key = ?", [trigger_key])
+                if row:
+                    return row["id"]
+            try:
+                return (
+                    self._store.db["jobs"]
+                    .insert(
+                        {
+                            "kind": kind,
+                            "params": to_json(params or {}),
+                            "status": "queued",
+                            "created_at": utc_now(),
+                            "trigger_key": trigger_key,
+                        }
+                    )
+                    .last_pk
+                )
+            except sqlite3.IntegrityError:  # pragma: no cover - guarded by the lookup above
+                return self._store.one("SELECT id FROM jobs WHERE trigger_key = ?", [trigger_key])[
+                    "id"
+                ]
+
+    def claim(self, worker_id: str, kinds: tuple[str, ...] = JOB_KINDS) -> dict | None:
+        """Atomically take the oldest queued job of ``kinds``; None when there is none."""
+        marks = ",".join("?" * len(kinds))
+        with self._store.transaction():
+            row = self._store.one(
+                f"SELECT id FROM jobs WHERE status = 'queued' AND kind IN ({marks}) "
+                "ORDER BY id LIMIT 1",
+                list(kinds),
+            )
+            if row is None:
+                return None
+            now = utc_now()
+            cursor = self._store.db.execute(
+                "UPDATE jobs SET status = 'running', worker_id = ?, started_at = ?, "
+                "heartbeat_at = ?, attempts = attempts + 1, phase = 'starting' "
+                "WHERE id = ? AND status = 'queued'",
+                [worker_id, now, now, row["id"]],
+            )
+            if cursor.rowcount != 1:  # pragma: no cover - the write lock makes this impossible
+                return None
+        return self.get(row["id"])
+
+    def report(
+        self,
+        job_id: int,
+        *,
+        progress: float | None = None,
+        phase: str | None = None,
+        message: str | None = None,
+    ) -> bool:
+        """Heartbeat plus optional progress. Returns True when a cancel was requested."""
+        sets, params = ["heartbeat_at = ?"], [utc_now()]
+        for column, value in (("progress", progress), ("phase", phase), ("message", message)):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                params.append(value)
+        with self._store.transaction():
+            self._store.db.execute(
+                f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", [*params, job_id]
+            )
+            row = self._store.one("SELECT cancel_requested FROM jobs WHERE id = ?", [job_id])
+        return bool(row and row["cancel_requested"])
+
+    def finish(
+        self,
+        job_id: int,
+        status: str = "done",
+        result: dict | None = None,
+        error: str | None = None,
+    ) -> None:
+        if status not in ("done", "failed", "cancelled"):
+            raise ValueError(f"A job cannot finish as {status!r}.")
+        with self._store.transaction():
+            self._store.db.execute(
+                "UPDATE jobs SET status = ?, finished_at = ?, heartbeat_at = ?, error = ?, "
+                "result = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END "
+                "WHERE id = ?",
+                [status, utc_now(), utc_now(), error, to_json(result or {}), status, job_id],
+            )
+
+    def request_cancel(self, job_id: int) -> None:
+        """Queued jobs are cancelled at once; running ones stop at their next heartbeat."""
+        with self._store.transaction():
+            job = self.get(job_id)
+            if job["status"] == "queued":
+                self._store.db.execute(
+                    "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, "
+                    "finished_at = ? WHERE id = ?",
+                    [utc_now(), job_id],
+                )
+            elif job["status"] == "running":
+                self._store.db.execute(
+                    "UPDATE jobs SET cancel_requested = 1 WHERE id = ?", [job_id]
+                )
+
+    def recover_stale(self, stale_before: str, max_attempts: int = 2) -> list[int]:
+        """Jobs whose worker stopped heart-beating (killed, crashed): re-queue them, or
+        fail them once they have been tried ``max_attempts`` times. Returns their ids."""
+        with self._store.transaction():
+            stale = self._store.all(
+                "SELECT id, attempts FROM jobs WHERE status = 'running' AND heartbeat_at < ?",
+                [stale_before],
+            )
+            for job in stale:
+                if job["attempts"] >= max_attempts:
+                    self._store.db.execute(
+                        "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? "
+                        "WHERE id = ?",
+                        [
+                            utc_now(),
+                            "The worker stopped during this job "
+                            f"{job['attempts']} times; not retried again.",
+                            job["id"],
+                        ],
+                    )
+                else:
+                    self._store.db.execute(
+                        "UPDATE jobs SET status = 'queued', worker_id = NULL, "
+                        "message = 'Re-queued: the worker running it stopped unexpectedly.' "
+                        "WHERE id = ?",
+                        [job["id"]],
+                    )
+        return [j["id"] for j in stale]
+
+    def get(self, job_id: int) -> dict:
+        row = self._store.one("SELECT * FROM jobs WHERE id = ?", [job_id])
+        if row is None:
+            raise NotFound(f"Job {job_id} does not exist.")
+        return decode_json_columns(row, "params", "result")
+
+    def list(self, limit: int = 50, statuses: tuple[str, ...] | None = None) -> list[dict]:
+        sql, params = "SELECT * FROM jobs", []
+        if statuses:
+            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            params = list(statuses)
+        rows = self._store.all(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+        return [decode_json_columns(r, "params", "result") for r in rows]
+
+    def latest_heartbeat(self) -> str | None:
+        row = self._store.one("SELECT value FROM settings WHERE key = 'worker_heartbeat'")
+        return None if row is None else row["value"].strip('"')

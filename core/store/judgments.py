@@ -1,0 +1,204 @@
+"""Expert judgments: append-only. Undo and corrections are new rows that supersede."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import AlreadyJudged, InvalidJudgment, NotFound
+from .rows import utc_now
+
+if TYPE_CHECKING:
+    from .store import Store
+
+ANSWERS = ("left", "right", "equal", "skip")
+OUTCOMES = (*ANSWERS, "undone")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer given on the Compare page (or imported)."""
+
+    left_image_id: int
+    right_image_id: int
+    outcome: str  # left | right | equal | skip: which side shows MORE severe disease
+    rater_id: int
+    response_ms: int | None = None
+    strategy: str | None = None
+    comment: str | None = None
+    request_token: str | None = None  # one per pair shown: a double submit is a no-op
+
+
+class Judgments:
+    def __init__(self, store: Store):
+        self._store = store
+
+    def append(self, answer: Answer) -> int:
+        """Store a new answer and return its id.
+
+        Raises ``AlreadyJudged`` when this rater already has a standing answer for the
+        same pair (two tabs showing one pair); a repeated ``request_token`` (a double
+        click) returns the id of the row already stored instead of adding another.
+        """
+        self._validate(answer)
+        with self._store.transaction():
+            if answer.request_token:
+                row = self._store.one(
+                    "SELECT id FROM judgments WHERE request_token = ?", [answer.request_token]
+                )
+                if row:
+                    return row["id"]
+            standing = self._standing_for_pair(
+                answer.rater_id, answer.left_image_id, answer.right_image_id
+            )
+            if standing:
+                raise AlreadyJudged(
+                    "You have already answered this pair (perhaps in another tab); "
+                    "it was not counted twice."
+                )
+            return self._insert(answer, supersedes=None)
+
+    def correct(self, judgment_id: int, answer: Answer) -> int:
+        """Append ``answer`` as a correction that supersedes ``judgment_id``."""
+        self._validate(answer)
+        with self._store.transaction():
+            old = self._standing(judgment_id)
+            if {old["left_image_id"], old["right_image_id"]} != {
+                answer.left_image_id,
+                answer.right_image_id,
+            }:
+                raise InvalidJudgment("A correction must be about the same pair of images.")
+            return self._insert(answer, supersedes=judgment_id)
+
+    def undo_last(self, rater_id: int, request_token: str | None = None) -> dict | None:
+        """Retract this rater's latest standing answer with an ``undone`` row.
+
+        Returns the retracted judgment (so the page can show that pair again), or None
+        when there is nothing to undo.
+        """
+        with self._store.transaction():
+            if request_token and self._store.one(
+                "SELECT id FROM judgments WHERE request_token = ?", [request_token]
+            ):
+                return None
+            last = self._store.one(
+                """SELECT j.* FROM judgments j
+                   WHERE j.rater_id = ? AND j.outcome != 'undone'
+                     AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = j.id)
+                   ORDER BY j.id DESC LIMIT 1""",
+                [rater_id],
+            )
+            if last is None:
+                return None
+            undo = Answer(
+                last["left_image_id"],
+                last["right_image_id"],
+                "undone",
+                rater_id,
+                strategy="undo",
+                request_token=request_token,
+            )
+            self._insert(undo, supersedes=last["id"])
+            return last
+
+    def effective(self, since_id: int = 0, upto_id: int | None = None) -> list[dict]:
+        """Standing left/right/equal answers (skips, undone and superseded rows excluded)."""
+        sql = "SELECT * FROM effective_judgments WHERE id > ?"
+        params: list = [since_id]
+        if upto_id is not None:
+            sql += " AND id <= ?"
+            params.append(upto_id)
+        return self._store.all(sql + " ORDER BY id", params)
+
+    def count_effective_since(self, since_id: int) -> int:
+        return self._store.one(
+            "SELECT COUNT(*) AS n FROM effective_judgments WHERE id > ?", [since_id]
+        )["n"]
+
+    def high_water_mark(self) -> int:
+        return self._store.one("SELECT COALESCE(MAX(id), 0) AS n FROM judgments")["n"]
+
+    def judged_pairs(self, rater_id: int) -> set[tuple[int, int]]:
+        """Unordered pairs (low id, high id) this rater has a standing answer for."""
+        rows = self._store.all(
+            """SELECT MIN(left_image_id, right_image_id) AS a,
+                      MAX(left_image_id, right_image_id) AS b
+               FROM judgments j WHERE rater_id = ? AND outcome != 'undone'
+                 AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = j.id)""",
+            [rater_id],
+        )
+        return {(r["a"], r["b"]) for r in rows}
+
+    def progress(self, rater_id: int, session_since: str | None = None) -> dict[str, int]:
+        """Standing answers by this rater: today (UTC), in total, and since ``session_since``."""
+        base = """SELECT COUNT(*) AS n FROM judgments j WHERE rater_id = ?
+                  AND outcome != 'undone'
+                  AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = j.id)"""
+        today = utc_now()[:10]
+        return {
+            "today": self._store.one(base + " AND created_at >= ?", [rater_id, today])["n"],
+            "total": self._store.one(base, [rater_id])["n"],
+            "session": self._store.one(
+                base + " AND created_at >= ?", [rater_id, session_since or "9999"]
+            )["n"],
+        }
+
+    def export_rows(self) -> list[dict]:
+        """Every row ever written, with the rater's name, for CSV/Parquet export."""
+        return self._store.all(
+            """SELECT j.id, r.name AS rater, j.left_image_id, j.right_image_id, j.outcome,
+                      j.created_at, j.response_ms, j.strategy, j.comment, j.supersedes
+               FROM judgments j JOIN raters r ON r.id = j.rater_id ORDER BY j.id"""
+        )
+
+    def _validate(self, answer: Answer) -> None:
+        if answer.outcome not in ANSWERS:
+            raise InvalidJudgment(
+                f"Unknown answer {answer.outcome!r}; expected one of {', '.join(ANSWERS)}."
+            )
+        if answer.left_image_id == answer.right_image_id:
+            raise InvalidJudgment("An image cannot be compared with itself.")
+        if answer.response_ms is not None and answer.response_ms < 0:
+            raise InvalidJudgment("A response time cannot be negative.")
+
+    def _standing(self, judgment_id: int) -> dict:
+        row = self._store.one("SELECT * FROM judgments WHERE id = ?", [judgment_id])
+        if row is None:
+            raise NotFound(f"Judgment {judgment_id} does not exist.")
+        if self._store.one("SELECT id FROM judgments WHERE supersedes = ?", [judgment_id]):
+            raise InvalidJudgment(f"Judgment {judgment_id} was already superseded.")
+        return row
+
+    def _standing_for_pair(self, rater_id: int, a: int, b: int) -> dict | None:
+        return self._store.one(
+            """SELECT j.id FROM judgments j
+               WHERE j.rater_id = ? AND j.outcome != 'undone'
+                 AND ((j.left_image_id = ? AND j.right_image_id = ?)
+                   OR (j.left_image_id = ? AND j.right_image_id = ?))
+                 AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = j.id)""",
+            [rater_id, a, b, b, a],
+        )
+
+    def _insert(self, answer: Answer, supersedes: int | None) -> int:
+        try:
+            return (
+                self._store.db["judgments"]
+                .insert(
+                    {
+                        "left_image_id": answer.left_image_id,
+                        "right_image_id": answer.right_image_id,
+                        "outcome": answer.outcome,
+                        "rater_id": answer.rater_id,
+                        "created_at": utc_now(),
+                        "response_ms": answer.response_ms,
+                        "strategy": answer.strategy,
+                        "comment": answer.comment,
+                        "supersedes": supersedes,
+                        "request_token": answer.request_token,
+                    }
+                )
+                .last_pk
+            )
+        except sqlite3.IntegrityError as exc:
+            raise InvalidJudgment(f"This answer could not be stored: {exc}") from exc

@@ -1,0 +1,149 @@
+"""Numbered schema migrations. Each one runs in a single transaction and bumps
+``PRAGMA user_version``; never edit a migration that has shipped, add a new one."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "initial schema",
+        """
+        CREATE TABLE datasets (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT,
+            source TEXT,
+            created_at TEXT NOT NULL
+        );
+
+        -- Pseudonymous only: ``pseudonym`` is a salted hash, never a real identifier.
+        CREATE TABLE patients (
+            id INTEGER PRIMARY KEY,
+            pseudonym TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE images (
+            id INTEGER PRIMARY KEY,
+            dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+            patient_id INTEGER REFERENCES patients(id),
+            visit_date TEXT,
+            visit_index INTEGER,
+            laterality TEXT CHECK (laterality IN ('L', 'R', 'B')),
+            view TEXT,
+            grade INTEGER CHECK (grade >= 0),
+            health_score REAL,
+            split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+            content_hash TEXT NOT NULL UNIQUE,
+            pixel_path TEXT NOT NULL,
+            width INTEGER NOT NULL CHECK (width > 0),
+            height INTEGER NOT NULL CHECK (height > 0),
+            source TEXT,
+            quality_flags TEXT NOT NULL DEFAULT '[]',
+            metadata TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX images_dataset ON images(dataset_id, grade);
+        CREATE INDEX images_patient ON images(patient_id, visit_index, visit_date);
+
+        -- The split is frozen once assigned: validation sets never reshuffle.
+        CREATE TRIGGER images_split_frozen BEFORE UPDATE OF split ON images
+        WHEN OLD.split IS NOT NEW.split
+        BEGIN SELECT RAISE(ABORT, 'an image''s split is frozen once assigned'); END;
+
+        CREATE TABLE raters (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at TEXT NOT NULL
+        );
+
+        -- Append-only. An undo or a correction is a new row that ``supersedes`` an old one.
+        CREATE TABLE judgments (
+            id INTEGER PRIMARY KEY,
+            left_image_id INTEGER NOT NULL REFERENCES images(id),
+            right_image_id INTEGER NOT NULL REFERENCES images(id),
+            outcome TEXT NOT NULL CHECK (outcome IN ('left', 'right', 'equal', 'skip', 'undone')),
+            rater_id INTEGER NOT NULL REFERENCES raters(id),
+            created_at TEXT NOT NULL,
+            response_ms INTEGER CHECK (response_ms >= 0),
+            strategy TEXT,
+            comment TEXT,
+            supersedes INTEGER UNIQUE REFERENCES judgments(id),
+            request_token TEXT UNIQUE,
+            CHECK (left_image_id <> right_image_id)
+        );
+        CREATE INDEX judgments_rater ON judgments(rater_id, created_at);
+        CREATE INDEX judgments_pair ON judgments(left_image_id, right_image_id);
+        CREATE TRIGGER judgments_no_update BEFORE UPDATE ON judgments
+        BEGIN SELECT RAISE(ABORT, 'judgments are append-only: supersede instead of updating'); END;
+        CREATE TRIGGER judgments_no_delete BEFORE DELETE ON judgments
+        BEGIN SELECT RAISE(ABORT, 'judgments are append-only: they are never deleted'); END;
+
+        -- Standing answers: not superseded by any later row, and an actual comparison.
+        CREATE VIEW effective_judgments AS
+        SELECT j.* FROM judgments j
+        WHERE j.outcome IN ('left', 'right', 'equal')
+          AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = j.id);
+
+        CREATE TABLE models (
+            id INTEGER PRIMARY KEY,
+            version INTEGER NOT NULL UNIQUE,
+            method TEXT NOT NULL,
+            config TEXT NOT NULL DEFAULT '{}',
+            metrics TEXT NOT NULL DEFAULT '{}',
+            checkpoint_path TEXT,
+            status TEXT NOT NULL CHECK (status IN ('training', 'candidate', 'active', 'retired', 'failed')),
+            active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),
+            created_at TEXT NOT NULL,
+            trained_through_judgment_id INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX models_one_active ON models(active) WHERE active = 1;
+
+        CREATE TABLE embeddings (
+            model_id INTEGER NOT NULL REFERENCES models(id),
+            image_id INTEGER NOT NULL REFERENCES images(id),
+            vector BLOB NOT NULL,
+            severity REAL NOT NULL,
+            severity_std REAL,
+            PRIMARY KEY (model_id, image_id)
+        );
+
+        CREATE TABLE projections (
+            model_id INTEGER NOT NULL REFERENCES models(id),
+            method TEXT NOT NULL CHECK (method IN ('umap', 'tsne', 'pca')),
+            dims INTEGER NOT NULL CHECK (dims IN (2, 3)),
+            image_id INTEGER NOT NULL REFERENCES images(id),
+            x REAL NOT NULL,
+            y REAL NOT NULL,
+            z REAL,
+            PRIMARY KEY (model_id, method, dims, image_id)
+        );
+
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('train', 'embed', 'project', 'import')),
+            params TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+            progress REAL NOT NULL DEFAULT 0,
+            phase TEXT,
+            message TEXT,
+            heartbeat_at TEXT,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            error TEXT,
+            worker_id TEXT,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            trigger_key TEXT UNIQUE,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            result TEXT
+        );
+        CREATE INDEX jobs_status ON jobs(status, id);
+
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
+]

@@ -1,0 +1,24 @@
+"""Small helpers shared by the repositories: timestamps and JSON columns."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def decode_json_columns(row: dict | None, *columns: str) -> dict | None:
+    if row is None:
+        return None
+    for column in columns:
+        if isinstance(row.get(column), str):
+            row[column] = json.loads(row[column])
+    return row

@@ -1,0 +1,114 @@
+"""Data page: what is in the store, a filterable thumbnail grid, and import."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.importers import ManifestError, NpzFormatError, import_files, import_folder, import_npz
+from pages.common import open_store
+
+PAGE_SIZE = 48
+
+store = open_store()
+st.title("Data")
+
+datasets = store.datasets.list()
+if not datasets:
+    st.info("The database is empty. Import images below, or run `python -m core demo`.")
+else:
+    overview = pd.DataFrame(datasets)[["name", "images", "patients", "description"]]
+    st.dataframe(overview, hide_index=True, width="stretch")
+
+tab_browse, tab_import = st.tabs(["Browse", "Import"])
+
+with tab_browse:
+    if datasets:
+        names = {d["name"]: d["id"] for d in datasets}
+        left, middle, right = st.columns(3)
+        dataset_name = left.selectbox("Dataset", list(names))
+        dataset_id = names[dataset_name]
+        counts = store.images.grade_counts(dataset_id)
+        grade_options = sorted(g for g in counts if g is not None)
+        grades = middle.multiselect("Grade (0 = normal)", grade_options)
+        patients = store.patients.list(dataset_id)
+        patient_names = {p["pseudonym"]: p["id"] for p in patients}
+        patient = right.selectbox("Patient", ["All", *patient_names])
+        visits = sum(p["visits"] for p in patients)
+        st.caption(
+            f"{sum(counts.values())} images · {len(patients)} patients · {visits} visits · "
+            "by grade: "
+            + ", ".join(
+                f"{g if g is not None else '?'}: {n}"
+                for g, n in sorted(counts.items(), key=lambda x: x[0] or -1)
+            )
+        )
+        filters = {
+            "dataset_id": dataset_id,
+            "grades": grades or None,
+            "patient_id": patient_names.get(patient),
+        }
+        total = store.images.count(**filters)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = st.number_input("Page", 1, pages, 1) if pages > 1 else 1
+        rows = store.images.query(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        columns = st.columns(8)
+        for index, row in enumerate(rows):
+            caption = f"#{row['id']} · grade {row['grade']}"
+            if row["visit_date"]:
+                caption += f" · {row['visit_date']}"
+            columns[index % 8].image(
+                str(store.media_path(row["pixel_path"])), caption=caption, width="stretch"
+            )
+
+
+def _show_report(report) -> None:
+    st.success(report.summary())
+    frame = pd.DataFrame([o.__dict__ for o in report.outcomes])
+    if not frame.empty:
+        st.dataframe(frame, hide_index=True, width="stretch")
+
+
+with tab_import:
+    dataset_name = st.text_input("Dataset name", value="My images")
+    source = st.radio("Source", ["Upload files", "Folder on the server"], horizontal=True)
+    progress = st.progress(0.0, text="Waiting")
+
+    def on_progress(done: int, total: int) -> None:
+        progress.progress(done / max(total, 1), text=f"{done} of {total} files")
+
+    try:
+        if source == "Upload files":
+            uploads = st.file_uploader(
+                "Images, DICOM, a MedMNIST .npz, and optionally a manifest.csv",
+                accept_multiple_files=True,
+            )
+            if uploads and st.button("Import uploaded files", type="primary"):
+                with tempfile.TemporaryDirectory() as folder:
+                    root = Path(folder)
+                    for upload in uploads:
+                        (root / Path(upload.name).name).write_bytes(upload.getvalue())
+                    npz = [p for p in root.iterdir() if p.suffix == ".npz"]
+                    manifest = next((p for p in root.iterdir() if p.suffix == ".csv"), None)
+                    for archive in npz:
+                        _show_report(import_npz(store, archive, dataset_name, on_progress))
+                    others = [p for p in root.iterdir() if p.suffix not in (".npz", ".csv")]
+                    if others:
+                        from core.importers.manifest import read_manifest
+
+                        rows = read_manifest(manifest) if manifest else None
+                        _show_report(
+                            import_files(store, root, others, dataset_name, rows, on_progress)
+                        )
+        else:
+            folder = st.text_input("Folder path on the server")
+            manifest = st.text_input("Manifest CSV path (optional)")
+            if folder and st.button("Import folder", type="primary"):
+                _show_report(
+                    import_folder(store, folder, dataset_name, manifest or None, on_progress)
+                )
+    except (ManifestError, NpzFormatError, FileNotFoundError) as exc:
+        st.error(f"Nothing was imported: {exc}")

@@ -1,0 +1,80 @@
+import sqlite3
+
+import pytest
+
+from core.store import NewImage, Store
+from core.store.database import connect, schema_version
+from core.store.migrations import MIGRATIONS
+
+
+def test_migrations_from_empty_reach_latest_version(tmp_path):
+    db = connect(tmp_path / "fresh.db")
+    assert schema_version(db) == MIGRATIONS[-1][0]
+    assert {
+        "datasets",
+        "patients",
+        "images",
+        "raters",
+        "judgments",
+        "models",
+        "embeddings",
+        "projections",
+        "jobs",
+        "settings",
+    } <= set(db.table_names())
+
+
+def test_reopening_applies_nothing_and_keeps_data(tmp_path):
+    path = tmp_path / "app.db"
+    with Store(path) as s:
+        s.datasets.ensure("kept")
+    with Store(path) as s:
+        assert [d["name"] for d in s.datasets.list()] == ["kept"]
+
+
+def test_every_connection_enforces_foreign_keys_and_uses_wal(tmp_path):
+    with Store(tmp_path / "app.db") as s:
+        assert s.one("PRAGMA foreign_keys")["foreign_keys"] == 1
+        assert s.one("PRAGMA journal_mode")["journal_mode"] == "wal"
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            s.images.add(_image(dataset_id=999))
+
+
+def test_split_is_frozen_once_assigned(store):
+    image_id, _ = store.images.add(_image(store.datasets.ensure("d")))
+    with pytest.raises(sqlite3.IntegrityError, match="frozen"):
+        store.db.execute("UPDATE images SET split = 'train' WHERE id = ?", [image_id])
+
+
+def test_same_content_hash_is_not_inserted_twice(store):
+    dataset = store.datasets.ensure("d")
+    first = store.images.add(_image(dataset))
+    second = store.images.add(_image(dataset))
+    assert first == (first[0], True)
+    assert second == (first[0], False)
+    assert store.images.count() == 1
+
+
+def test_failed_transaction_leaves_nothing_behind(store):
+    with pytest.raises(RuntimeError), store.transaction():
+        store.datasets.ensure("half")
+        raise RuntimeError("boom")
+    assert store.datasets.list() == []
+
+
+def test_pseudonyms_are_salted_and_stable(tmp_path):
+    with Store(tmp_path / "a" / "app.db") as a, Store(tmp_path / "b" / "app.db") as b:
+        assert a.patients.pseudonym("12345") == a.patients.pseudonym("12345")
+        assert a.patients.pseudonym("12345") != b.patients.pseudonym("12345")
+        assert "12345" not in a.patients.pseudonym("12345")
+
+
+def _image(dataset_id, content_hash="abc"):
+    return NewImage(
+        dataset_id=dataset_id,
+        content_hash=content_hash,
+        pixel_path="x.png",
+        width=4,
+        height=4,
+        split="val",
+    )

@@ -1,0 +1,75 @@
+import numpy as np
+
+from core.demo import import_cohort
+from core.synthetic import CohortConfig, generate_cohort, plan_cohort, severity_to_grade
+
+SMALL = CohortConfig(patients=8, image_size=48)
+
+
+def test_same_seed_gives_the_same_cohort_pixel_for_pixel():
+    first, second = list(generate_cohort(SMALL)), list(generate_cohort(SMALL))
+    assert [v for v, _ in first] == [v for v, _ in second]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(first, second, strict=True))
+
+
+def test_another_seed_gives_another_cohort():
+    a = next(generate_cohort(SMALL))[1]
+    b = next(generate_cohort(CohortConfig(patients=8, image_size=48, seed=99)))[1]
+    assert not np.array_equal(a, b)
+
+
+def test_cohort_shape_matches_the_configuration():
+    visits = plan_cohort(CohortConfig())
+    per_patient = {}
+    for visit in visits:
+        per_patient.setdefault(visit.patient_code, []).append(visit)
+    assert len(per_patient) == 60
+    assert all(3 <= len(v) <= 8 for v in per_patient.values())
+    assert {v.trajectory for v in visits} == {"improving", "stable", "worsening", "fluctuating"}
+    for patient in per_patient.values():
+        dates = [v.visit_date for v in patient]
+        assert dates == sorted(dates) and len(set(dates)) == len(dates)
+
+
+def test_trajectories_move_in_their_stated_direction():
+    for visits in _by_patient(plan_cohort(CohortConfig())).values():
+        change = visits[-1].severity - visits[0].severity
+        if visits[0].trajectory == "worsening":
+            assert change > 0.15
+        elif visits[0].trajectory == "improving":
+            assert change < -0.15
+
+
+def test_grades_follow_severity():
+    assert [severity_to_grade(s) for s in (0.0, 0.2, 0.4, 0.6, 0.9)] == [0, 1, 2, 3, 4]
+
+
+def test_severity_is_visible_in_the_pixels():
+    """Severe visits have more dark lesion pixels inside the fundus than mild ones."""
+    items = list(generate_cohort(CohortConfig(patients=24, image_size=64)))
+    mild = [p for v, p in items if v.severity < 0.2]
+    severe = [p for v, p in items if v.severity > 0.7]
+    assert mild and severe
+    assert np.mean([_disc_area(p) for p in severe]) > np.mean([_disc_area(p) for p in mild])
+
+
+def test_cohort_import_is_idempotent_and_pseudonymous(store):
+    first = import_cohort(store, SMALL)
+    second = import_cohort(store, SMALL)
+    assert first.counts()["imported"] == len(plan_cohort(SMALL))
+    assert second.counts()["imported"] == 0
+    pseudonyms = [p["pseudonym"] for p in store.patients.list()]
+    assert len(pseudonyms) == 8 and not any("SYN" in p for p in pseudonyms)
+
+
+def _disc_area(pixels):
+    """Bright yellowish pixels: the optic disc grows as it swells."""
+    r, g = (pixels[..., i].astype(int) for i in range(2))
+    return int(((r > 200) & (g > 160)).sum())
+
+
+def _by_patient(visits):
+    grouped = {}
+    for visit in visits:
+        grouped.setdefault(visit.patient_code, []).append(visit)
+    return grouped
