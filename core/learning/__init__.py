@@ -1,0 +1,1 @@
+"""Representation learning for severity: losses, encoders, methods, training, evaluation."""
