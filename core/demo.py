@@ -46,6 +46,11 @@ def import_cohort(
 
 def seed_demo(store: Store, cohort: CohortConfig = CohortConfig()) -> dict[str, ImportReport]:
     """Import both demo datasets; running it again adds nothing."""
+    store.datasets.ensure(
+        RETINA_DATASET,
+        description="Real fundus photographs, diabetic-retinopathy grades 0-4. "
+        "MedMNIST v2 (Yang et al. 2023) from DeepDRiD; CC BY 4.0",
+    )
     return {
         RETINA_DATASET: import_npz(store, RETINAMNIST_NPZ, RETINA_DATASET),
         COHORT_DATASET: import_cohort(store, cohort),
