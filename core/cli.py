@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="seed the demo data (idempotent)")
     _add_db(demo)
+
+    from core.learning.commands import add_parsers
+
+    add_parsers(commands)
     return parser
 
 
@@ -33,6 +37,8 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("train", "bench"):
+        return _learning(args)
     try:
         with Store(resolve_db_path(args.db)) as store:
             if args.command == "import":
@@ -43,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 1
+
+
+def _learning(args: argparse.Namespace) -> int:
+    from core.learning.commands import run_bench, run_train
+
+    try:
+        return run_train(args) if args.command == "train" else run_bench(args)
+    except (StoreError, FileNotFoundError, NpzFormatError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _import(store: Store, args: argparse.Namespace) -> int:

@@ -47,6 +47,7 @@ class SeverityNet(nn.Module):
         self.f = encoder
         self.g = nn.Linear(feature_dim, HEAD_DIM)
         self.h = nn.Sequential(nn.ReLU(), nn.Linear(HEAD_DIM, HEAD_DIM))
+        self.regressor = nn.Linear(HEAD_DIM, 1)  # LEARNER's health-score head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Encoder features, what the probe and the latent map use."""

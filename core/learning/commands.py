@@ -1,0 +1,109 @@
+"""The ``train`` and ``bench`` sub-commands of ``python -m core``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from core.paths import PROJECT_ROOT
+
+from .config import TrainConfig
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--epochs", type=float, help="passes over the training images")
+    parser.add_argument("--image-size", type=int, help="square input size in pixels")
+    parser.add_argument("--backbone", choices=["resnet18", "resnet50"])
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--pairs", type=int, help="pairs per phase (the paper: 100000)")
+
+
+def config_from_args(args: argparse.Namespace, **extra) -> TrainConfig:
+    chosen = {
+        "epochs": args.epochs,
+        "image_size": args.image_size,
+        "backbone": args.backbone,
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "pairs_per_phase": args.pairs,
+        **extra,
+    }
+    config = TrainConfig(**{k: v for k, v in chosen.items() if v is not None})
+    # large inputs use the standard ImageNet stem
+    return replace(config, small_input=config.image_size <= 64)
+
+
+def add_parsers(commands) -> None:
+    trainer = commands.add_parser("train", help="train one model")
+    trainer.add_argument("--method", required=True)
+    source = trainer.add_mutually_exclusive_group()
+    source.add_argument("--db", help="train on the store (default: $SEVERITY_DB or data/app.db)")
+    source.add_argument("--data", help="train on a MedMNIST-style .npz instead")
+    trainer.add_argument("--dataset", help="with --db: only this dataset's images")
+    trainer.add_argument("--out", help="folder for the checkpoint (default: data/models)")
+    add_training_options(trainer)
+
+    bench = commands.add_parser("bench", help="compare methods over seeds")
+    bench.add_argument("--train", required=True, help=".npz with train (and val) splits")
+    bench.add_argument("--test", help=".npz whose test split is the test set")
+    bench.add_argument("--methods", default="conpro,semise,supcon2,supconn,simclr,random")
+    bench.add_argument("--seeds", type=int, default=3)
+    bench.add_argument("--out", help="write the JSON report here")
+    add_training_options(bench)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .methods import get_method
+
+    config = config_from_args(args, method=args.method)
+    get_method(config.method)
+    out = Path(args.out or PROJECT_ROOT / "data" / "models")
+    started = time.perf_counter()
+    if args.data:
+        from .bench import load_benchmark_data
+        from .checkpoint import save_checkpoint
+        from .evaluate import evaluate
+        from .train import train
+
+        train_set, val, test, _ = load_benchmark_data(args.data, None, config.image_size)
+        result = train(config, train_set, progress=_print_progress)
+        metrics = evaluate(result, train_set, val, test)
+        path = save_checkpoint(out / f"{config.method}-seed{config.seed}.pt", result, metrics)
+    else:
+        from core.paths import resolve_db_path
+        from core.store import Store
+
+        from .from_store import train_from_store
+
+        with Store(resolve_db_path(args.db)) as store:
+            model, _ = train_from_store(store, config, out, args.dataset, _print_progress)
+        metrics, path = model["metrics"], model["checkpoint_path"]
+        print(f"registered as version {model['version']} (candidate)")
+    print(f"checkpoint: {path} ({time.perf_counter() - started:.0f} s)")
+    print(", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float)))
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from .bench import markdown_table, run_benchmark, write_report
+
+    config = config_from_args(args)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    report = run_benchmark(config, args.train, args.test, methods, args.seeds)
+    print(markdown_table(report))
+    if args.out:
+        write_report(report, args.out)
+    return 0
+
+
+def _print_progress(record: dict) -> bool:
+    if record["step"] == record["steps"] or record["step"] % 50 == 0:
+        print(
+            f"  {record['phase']}: step {record['step']}/{record['steps']}, "
+            f"loss {record['loss']:.4f}",
+            flush=True,
+        )
+    return False

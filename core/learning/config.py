@@ -1,0 +1,45 @@
+"""Training configuration: one frozen dataclass, resolved once from the CLI or the UI and
+stored beside the checkpoint and in the model's database row."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    method: str = "conpro"  # a name from core.learning.methods.METHODS
+    backbone: str = "resnet18"  # resnet18 (CPU default) or resnet50 (the papers, GPU)
+    image_size: int = 32  # images are resized to this square size
+    small_input: bool = True  # 3x3 stride-1 stem, no max-pool: right for 28-64 px
+    weights_path: str | None = None  # optional local torchvision weights (never downloaded)
+    epochs: float = 8.0  # training budget in passes over the training images, same for all
+    pairs_per_phase: int | None = None  # the paper samples 1e5 pairs; overrides epochs
+    batch_size: int = 32  # pairs (or pairs of views) per step: 2 x batch_size images
+    optimizer: str = "sgd"  # sgd with momentum 0.9 as in the paper, or adam
+    encoder_lr: float = 1e-2  # the paper: 1e-3 with ImageNet-scale data; see docs
+    head_lr: float = 1e-2  # the paper: 1e-2
+    weight_decay: float = 5e-4
+    margin: float = 2.0  # Con step margin m in (0, 2]
+    anchor_n: int = 10  # normal images averaged into the normality anchor (1, 10, 20)
+    alpha: float = 0.5  # SEMISE: alpha * NT-Xent + (1 - alpha) * preference
+    temperature: float = 0.5  # NT-Xent temperature
+    supcon_temperature: float = 0.1  # SupCon temperature
+    learner_loss: str = "wcl"  # LEARNER pre-training: mse, cl (MSE + CL) or wcl (MSE + wCL)
+    use_grade_pairs: bool = True  # preference pairs derived from grades
+    use_judgments: bool = True  # preference pairs from expert judgments in the store
+    seed: int = 0
+    device: str = "auto"  # auto, cpu or cuda
+    probe_epochs: int = 60  # MLP probe epochs (model selection on validation macro-F1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
+        return cls(**values)

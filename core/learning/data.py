@@ -1,0 +1,128 @@
+"""Images as in-memory tensors for training and evaluation (the data sets here are
+small: RetinaMNIST is 1,200 images of 28 px), loaded from the store or an ``.npz``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.imaging import load_pixels
+from core.importers.npz import read_npz
+from core.store import Store
+
+MEAN = torch.tensor([0.5, 0.5, 0.5]).view(1, 3, 1, 1)
+STD = torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1)
+
+
+@dataclass
+class ImageSet:
+    """One split: images (N, 3, H, W) float32, normalised, plus what is known about them."""
+
+    images: torch.Tensor
+    grades: np.ndarray  # int, -1 when unknown
+    health: np.ndarray  # float, NaN when unknown
+    image_ids: np.ndarray  # store ids (or positions for npz data)
+    patients: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    visit_order: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=float))
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def subset(self, index: np.ndarray) -> ImageSet:
+        pick = torch.as_tensor(index, dtype=torch.long)
+        return ImageSet(
+            self.images[pick],
+            self.grades[index],
+            self.health[index],
+            self.image_ids[index],
+            self.patients[index] if len(self.patients) else self.patients,
+            self.visit_order[index] if len(self.visit_order) else self.visit_order,
+        )
+
+
+def to_tensor(pixels: np.ndarray, size: int) -> torch.Tensor:
+    """uint8 (N, H, W[, 3]) -> normalised float (N, 3, size, size)."""
+    array = torch.as_tensor(np.asarray(pixels))
+    if array.dim() == 3:
+        array = array.unsqueeze(-1).expand(-1, -1, -1, 3)
+    images = array.permute(0, 3, 1, 2).float() / 255.0
+    if images.shape[-1] != size or images.shape[-2] != size:
+        images = F.interpolate(
+            images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+    return ((images - MEAN) / STD).contiguous()
+
+
+def load_npz_splits(path: str | Path, size: int) -> dict[str, ImageSet]:
+    splits = {}
+    for split, (images, grades) in read_npz(Path(path)).items():
+        n = len(grades)
+        splits[split] = ImageSet(
+            to_tensor(images, size), grades.astype(int), grades.astype(float), np.arange(n)
+        )
+    return splits
+
+
+def load_store_splits(
+    store: Store, size: int, dataset_id: int | None = None
+) -> dict[str, ImageSet]:
+    """Every image of the store (or of one dataset), grouped by its frozen split."""
+    rows = store.images.query(dataset_id=dataset_id)
+    splits = {}
+    for split in ("train", "val", "test"):
+        chosen = [r for r in rows if r["split"] == split]
+        if not chosen:
+            continue
+        pixels = np.stack(
+            [_square(load_pixels(store.media_path(r["pixel_path"])), size) for r in chosen]
+        )
+        splits[split] = ImageSet(
+            images=to_tensor(pixels, size),
+            grades=np.array([-1 if r["grade"] is None else r["grade"] for r in chosen]),
+            health=np.array(
+                [np.nan if r["health_score"] is None else r["health_score"] for r in chosen],
+                dtype=float,
+            ),
+            image_ids=np.array([r["id"] for r in chosen]),
+            patients=np.array([r["patient"] or "" for r in chosen], dtype=object),
+            visit_order=np.array([_visit_key(r) for r in chosen], dtype=float),
+        )
+    return splits
+
+
+def _square(pixels: np.ndarray, size: int) -> np.ndarray:
+    image = torch.as_tensor(pixels).permute(2, 0, 1).float().unsqueeze(0)
+    image = F.interpolate(
+        image, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
+    return image[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
+
+
+def _visit_key(row: dict) -> float:
+    if row["visit_index"] is not None:
+        return float(row["visit_index"])
+    if row["visit_date"]:
+        return float(np.datetime64(row["visit_date"], "D").astype(int))
+    return float("nan")
+
+
+def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """SimCLR-style views, random per image: crop-and-resize, flips, brightness/contrast."""
+    n, _, h, w = images.shape
+    scale = torch.empty(n).uniform_(0.6, 1.0, generator=generator)
+    cx = torch.empty(n).uniform_(-1, 1, generator=generator) * (1 - scale)
+    cy = torch.empty(n).uniform_(-1, 1, generator=generator) * (1 - scale)
+    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = scale * flip, scale
+    theta[:, 0, 2], theta[:, 1, 2] = cx, cy
+    grid = F.affine_grid(theta.to(images.device, images.dtype), [n, 3, h, w], align_corners=False)
+    views = F.grid_sample(images, grid, align_corners=False, padding_mode="reflection")
+    brightness = torch.empty(n, 1, 1, 1).uniform_(-0.4, 0.4, generator=generator)
+    contrast = torch.empty(n, 1, 1, 1).uniform_(0.7, 1.3, generator=generator)
+    mean = views.mean(dim=(1, 2, 3), keepdim=True)
+    return (views - mean) * contrast.to(views) + mean + brightness.to(views)

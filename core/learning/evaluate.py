@@ -1,0 +1,120 @@
+"""The papers' evaluation protocol, the same code for every method.
+
+Frozen encoder in eval mode (BatchNorm statistics frozen too); a 2-layer MLP probe
+(hidden 256, ReLU, dropout 0.1) trained with class-weighted cross-entropy, weights from
+the *training* split only; the epoch with the best validation macro-F1 is kept; test
+metrics are reported for that epoch, plus Kendall tau between s(x) and the grade and
+agreement with held-out judgments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import ImageSet
+from .metrics import classification_metrics, judgment_agreement, severity_tau
+from .scoring import severity_scores, space_vectors
+from .train import TrainResult
+
+
+def probe_head(in_dim: int, classes: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(in_dim, 256), nn.ReLU(), nn.Dropout(0.1), nn.Linear(256, classes)
+    )
+
+
+def class_weights(train_labels: np.ndarray, classes: int) -> torch.Tensor:
+    """Inverse-frequency weights from the training split (never the test split)."""
+    counts = np.bincount(train_labels, minlength=classes).astype(float)
+    weights = np.where(counts > 0, counts.sum() / (classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def train_probe(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    val_x: np.ndarray,
+    val_y: np.ndarray,
+    epochs: int,
+    seed: int,
+) -> nn.Module:
+    """Fit the MLP probe; return it at the epoch of best validation macro-F1."""
+    torch.manual_seed(seed)
+    classes = int(max(train_y.max(), val_y.max())) + 1
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    x = torch.tensor((train_x - mean) / std, dtype=torch.float32)
+    y = torch.tensor(train_y, dtype=torch.long)
+    vx = torch.tensor((val_x - mean) / std, dtype=torch.float32)
+    head = probe_head(x.shape[1], classes)
+    loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_y, classes))
+    optimizer = torch.optim.Adam(head.parameters(), lr=1e-3, weight_decay=1e-4)
+    generator = torch.Generator().manual_seed(seed)
+    best_f1, best_state = -1.0, None
+    for _ in range(epochs):
+        head.train()
+        for batch in torch.randperm(len(x), generator=generator).split(64):
+            optimizer.zero_grad()
+            loss_fn(head(x[batch]), y[batch]).backward()
+            optimizer.step()
+        head.eval()
+        with torch.no_grad():
+            f1 = classification_metrics(val_y, head(vx).argmax(1).numpy())["macro_f1"]
+        if f1 > best_f1:
+            best_f1, best_state = f1, {k: v.clone() for k, v in head.state_dict().items()}
+    head.load_state_dict(best_state)
+    head.eval()
+    head.normalisation = (mean, std)  # type: ignore[attr-defined]
+    head.val_macro_f1 = best_f1  # type: ignore[attr-defined]
+    return head
+
+
+def probe_predict(head: nn.Module, features: np.ndarray) -> np.ndarray:
+    mean, std = head.normalisation  # type: ignore[attr-defined]
+    with torch.no_grad():
+        x = torch.tensor((features - mean) / std, dtype=torch.float32)
+        return head(x).argmax(1).numpy()
+
+
+def evaluate(
+    result: TrainResult,
+    train: ImageSet,
+    val: ImageSet,
+    test: ImageSet,
+    held_out_judgments: list[dict] | None = None,
+) -> dict[str, float]:
+    """All reported metrics of one trained network on the test split."""
+    net = result.net
+    features = {
+        name: space_vectors(net, s.images, "features").numpy()
+        for name, s in (("train", train), ("val", val), ("test", test))
+    }
+    head = train_probe(
+        features["train"],
+        train.grades,
+        features["val"],
+        val.grades,
+        result.config.probe_epochs,
+        result.config.seed,
+    )
+    metrics = classification_metrics(test.grades, probe_predict(head, features["test"]))
+    metrics["val_macro_f1"] = float(head.val_macro_f1)  # type: ignore[attr-defined]
+    scores = severity_scores(net, test.images, result.method.score_space, result.anchor)
+    metrics["tau"] = severity_tau(scores, test.grades)
+    if held_out_judgments:
+        metrics["judgment_agreement"] = agreement_on(net, result, test, held_out_judgments)
+    return metrics
+
+
+def agreement_on(net, result: TrainResult, image_set: ImageSet, judgments: list[dict]) -> float:
+    position = {int(i): k for k, i in enumerate(image_set.image_ids)}
+    usable = [
+        j for j in judgments if j["left_image_id"] in position and j["right_image_id"] in position
+    ]
+    if not usable:
+        return float("nan")
+    scores = severity_scores(net, image_set.images, result.method.score_space, result.anchor)
+    left = np.array([scores[position[j["left_image_id"]]] for j in usable])
+    right = np.array([scores[position[j["right_image_id"]]] for j in usable])
+    return judgment_agreement(left, right, [j["outcome"] for j in usable])

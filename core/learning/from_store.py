@@ -1,0 +1,63 @@
+"""Training on what the store holds: its images (by frozen split) and expert judgments.
+One function, used by ``python -m core train --db`` and by the background worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.store import Store
+
+from .checkpoint import save_checkpoint
+from .config import TrainConfig
+from .data import ImageSet, load_store_splits
+from .evaluate import evaluate
+from .train import Progress, TrainResult, train
+
+
+def train_from_store(
+    store: Store,
+    config: TrainConfig,
+    out_dir: str | Path,
+    dataset: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[dict, TrainResult]:
+    """Train, evaluate on the fixed validation split, save the checkpoint atomically and
+    register the version as a candidate. Returns (model row, result)."""
+    dataset_id = store.datasets.by_name(dataset)["id"] if dataset else None
+    splits = load_store_splits(store, config.image_size, dataset_id)
+    if "train" not in splits or "val" not in splits:
+        raise ValueError("training needs images in both the train and val splits")
+    high_water = store.judgments.high_water_mark()
+    judgments = store.judgments.effective(upto_id=high_water)
+    settings = {**config.to_dict(), "dataset": dataset}
+    model = store.models.create(config.method, settings, trained_through=high_water)
+    try:
+        result = train(config, splits["train"], judgments, progress)
+        metrics = evaluate_on_store(result, splits, judgments)
+        path = Path(out_dir) / f"model-v{model['version']}.pt"
+        save_checkpoint(path, result, metrics)
+        store.models.finish(model["id"], str(path), metrics)
+    except BaseException:
+        store.models.mark_failed(model["id"])
+        raise
+    return store.models.get(model["id"]), result
+
+
+def evaluate_on_store(
+    result: TrainResult, splits: dict[str, ImageSet], judgments: list[dict]
+) -> dict:
+    """Metrics on the test split when there is one, else on the fixed validation split;
+    held-out judgments are those whose two images are both outside the training split."""
+    train_set, val = splits["train"], splits["val"]
+    target = splits.get("test", val)
+    graded = target.grades >= 0
+    metrics: dict = {
+        "evaluated_on": "test" if "test" in splits else "val",
+        "n_judgments_used": len(judgments),
+    }
+    if graded.sum() >= 2 and (train_set.grades >= 0).sum() >= 2:
+        metrics.update(evaluate(result, train_set, val, target.subset(graded.nonzero()[0])))
+    from .evaluate import agreement_on
+
+    metrics["val_judgment_agreement"] = agreement_on(result.net, result, val, judgments)
+    return metrics

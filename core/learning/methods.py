@@ -1,0 +1,180 @@
+"""Methods by name. A method is a list of phases plus the space its severity score is
+read in; each phase is one step function with the common signature
+``step(net, ctx) -> (loss, logs)``. One training loop (``train.py``) runs them all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import augment
+from .encoders import SeverityNet, normality_anchor
+from .losses import (
+    learner_contrastive_loss,
+    margin_contrastive_loss,
+    nt_xent_loss,
+    preference_loss,
+    supcon_loss,
+)
+from .pairs import binary_pairs
+
+Step = Callable[[SeverityNet, "StepContext"], tuple[torch.Tensor, dict[str, float]]]
+
+
+@dataclass
+class StepContext:
+    """What a step may use: the training set, its pairs, randomness and the device."""
+
+    images: torch.Tensor  # (N, 3, H, W) on the CPU
+    grades: np.ndarray
+    health: np.ndarray
+    preference_pairs: object  # PreferencePairs, or None for methods without a PrO step
+    config: object  # TrainConfig
+    rng: np.random.Generator
+    generator: torch.Generator
+    device: torch.device
+
+    def batch(self, index: np.ndarray) -> torch.Tensor:
+        from .device import to_device
+
+        return to_device(self.images[torch.as_tensor(index, dtype=torch.long)], self.device)
+
+    def normals(self) -> torch.Tensor:
+        normal = np.flatnonzero(self.grades == 0)
+        return self.batch(
+            self.rng.choice(normal, min(self.config.anchor_n, len(normal)), replace=False)
+        )
+
+
+def con_step(net: SeverityNet, ctx: StepContext):
+    i, j, same = binary_pairs(ctx.grades, ctx.config.batch_size, ctx.rng)
+    c = net.contrastive(ctx.batch(np.concatenate([i, j])))
+    c_i, c_j = c.float().chunk(2)
+    loss = margin_contrastive_loss(
+        c_i, c_j, torch.as_tensor(same, device=c.device), ctx.config.margin
+    )
+    return loss, {}
+
+
+def _preference(net: SeverityNet, ctx: StepContext) -> torch.Tensor:
+    anchor = normality_anchor(net, ctx.normals())
+    pairs = ctx.preference_pairs.sample(ctx.config.batch_size, ctx.rng)
+    v = net.preference(ctx.batch(np.concatenate([pairs.i, pairs.j])))
+    v_i, v_j = v.float().chunk(2)
+    return preference_loss(v_i, v_j, anchor, torch.as_tensor(pairs.target, device=v.device))
+
+
+def pro_step(net: SeverityNet, ctx: StepContext):
+    return _preference(net, ctx), {}
+
+
+def _two_views(net: SeverityNet, ctx: StepContext, index: np.ndarray) -> torch.Tensor:
+    images = ctx.batch(index)
+    views = torch.cat([augment(images, ctx.generator), augment(images, ctx.generator)])
+    return net.contrastive(views).float()
+
+
+def _ntxent(net: SeverityNet, ctx: StepContext) -> torch.Tensor:
+    index = ctx.rng.integers(0, len(ctx.images), ctx.config.batch_size)
+    z_a, z_b = _two_views(net, ctx, index).chunk(2)
+    return nt_xent_loss(z_a, z_b, ctx.config.temperature)
+
+
+def semise_step(net: SeverityNet, ctx: StepContext):
+    contrastive, preference = _ntxent(net, ctx), _preference(net, ctx)
+    alpha = ctx.config.alpha
+    loss = alpha * contrastive + (1 - alpha) * preference
+    return loss, {"ntxent": contrastive.item(), "preference": preference.item()}
+
+
+def simclr_step(net: SeverityNet, ctx: StepContext):
+    return _ntxent(net, ctx), {}
+
+
+def supconn_step(net: SeverityNet, ctx: StepContext):
+    labelled = np.flatnonzero(ctx.grades >= 0)
+    index = ctx.rng.choice(labelled, ctx.config.batch_size)
+    labels = torch.as_tensor(np.tile(ctx.grades[index], 2), device=ctx.device)
+    features = _two_views(net, ctx, index)
+    return supcon_loss(features, labels, ctx.config.supcon_temperature), {}
+
+
+def learner_step(net: SeverityNet, ctx: StepContext):
+    scored = np.flatnonzero(np.isfinite(ctx.health))
+    index = ctx.rng.choice(scored, 2 * ctx.config.batch_size)
+    target = torch.as_tensor(ctx.health[index], dtype=torch.float32, device=ctx.device)
+    u = net.contrastive(ctx.batch(index)).float()
+    mse = F.mse_loss(net.regressor(u).squeeze(1), target)
+    if ctx.config.learner_loss == "mse":
+        return mse, {"mse": mse.item()}
+    cl = learner_contrastive_loss(u, target, weighted=ctx.config.learner_loss == "wcl")
+    return mse + cl, {"mse": mse.item(), "cl": cl.item()}
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    phases: tuple[tuple[str, Step], ...]
+    score_space: str  # preference | contrastive | features | regression
+    needs_preferences: bool = False
+    description: str = ""
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "conpro",
+            (("con", con_step), ("pro", pro_step)),
+            "preference",
+            True,
+            "ConPro: binary margin contrastive, then Bradley-Terry preference",
+        ),
+        Method(
+            "semise",
+            (("con", con_step), ("semise", semise_step)),
+            "preference",
+            True,
+            "SEMISE: Con, then alpha NT-Xent + (1 - alpha) preference",
+        ),
+        Method(
+            "learner",
+            (("learner", learner_step),),
+            "regression",
+            False,
+            "LEARNER: MSE on the health score + (weighted) score-ranked contrastive",
+        ),
+        Method(
+            "supcon2",
+            (("con", con_step),),
+            "contrastive",
+            False,
+            "SupCon-2: the Con step alone (normal vs abnormal)",
+        ),
+        Method(
+            "supconn",
+            (("supcon", supconn_step),),
+            "contrastive",
+            False,
+            "SupCon-n: supervised contrastive over all grades",
+        ),
+        Method(
+            "simclr",
+            (("simclr", simclr_step),),
+            "contrastive",
+            False,
+            "SimCLR: NT-Xent on augmented views, no labels",
+        ),
+        Method("random", (), "features", False, "Untrained encoder (random init)"),
+    )
+}
+
+
+def get_method(name: str) -> Method:
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; expected one of {', '.join(METHODS)}")
+    return METHODS[name]

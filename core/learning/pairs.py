@@ -1,0 +1,88 @@
+"""Where training pairs come from: grade labels (as in the papers) and expert judgments.
+
+Index arrays refer to positions in the training ``ImageSet``. Sampling is with
+replacement, as in the ConPro paper (1e5 pairs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+OUTCOME_TARGET = {"left": 1.0, "right": 0.0, "equal": 0.5}
+
+
+@dataclass(frozen=True)
+class PreferencePairs:
+    """``target`` is 1 when image i is more severe, 0 when j is, 0.5 for a tie."""
+
+    i: np.ndarray
+    j: np.ndarray
+    target: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+    def sample(self, count: int, rng: np.random.Generator) -> PreferencePairs:
+        pick = rng.integers(0, len(self), count)
+        return PreferencePairs(self.i[pick], self.j[pick], self.target[pick])
+
+
+def binary_pairs(
+    grades: np.ndarray, count: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Con-step pairs: (normal, normal), (abnormal, abnormal), (normal, abnormal) and
+    (abnormal, normal) equally likely, so half are positives. Returns (i, j, same_group)."""
+    normal, abnormal = np.flatnonzero(grades == 0), np.flatnonzero(grades > 0)
+    if len(normal) < 1 or len(abnormal) < 1:
+        raise ValueError("the Con step needs both normal (grade 0) and abnormal images")
+    case = rng.integers(0, 4, count)
+    first_normal, second_normal = np.isin(case, (0, 2)), np.isin(case, (0, 3))
+    i = np.where(first_normal, rng.choice(normal, count), rng.choice(abnormal, count))
+    j = np.where(second_normal, rng.choice(normal, count), rng.choice(abnormal, count))
+    return i, j, (first_normal == second_normal).astype(np.float32)
+
+
+def grade_preference_pairs(grades: np.ndarray, abnormal_only: bool = True) -> PreferencePairs:
+    """Every ordered pair of images with different grades (both abnormal in ConPro's PrO
+    step). Same-grade pairs are left out: a grade tie says little about severity
+    within a grade, and expert "equal" answers carry the ties instead."""
+    pool = np.flatnonzero(grades > 0 if abnormal_only else grades >= 0)
+    if len(pool) < 2:
+        raise ValueError("the preference step needs at least two graded images")
+    i, j = np.meshgrid(pool, pool, indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    differ = grades[i] != grades[j]
+    i, j = i[differ], j[differ]
+    if len(i) == 0:
+        raise ValueError("the preference step needs images of at least two different grades")
+    return PreferencePairs(i, j, (grades[i] > grades[j]).astype(np.float32))
+
+
+def judgment_pairs(judgments: list[dict], image_ids: np.ndarray) -> PreferencePairs:
+    """Expert answers (left / right / equal) about images of this set; others dropped."""
+    position = {int(image_id): k for k, image_id in enumerate(image_ids)}
+    kept = [
+        (position[j["left_image_id"]], position[j["right_image_id"]], OUTCOME_TARGET[j["outcome"]])
+        for j in judgments
+        if j["outcome"] in OUTCOME_TARGET
+        and j["left_image_id"] in position
+        and j["right_image_id"] in position
+    ]
+    if not kept:
+        empty = np.zeros(0, dtype=int)
+        return PreferencePairs(empty, empty, np.zeros(0, dtype=np.float32))
+    i, j, target = (np.array(column) for column in zip(*kept, strict=True))
+    return PreferencePairs(i, j, target.astype(np.float32))
+
+
+def combine(*sources: PreferencePairs) -> PreferencePairs:
+    kept = [s for s in sources if len(s)]
+    if not kept:
+        raise ValueError("no preference pairs: no graded images and no expert judgments")
+    return PreferencePairs(
+        np.concatenate([s.i for s in kept]),
+        np.concatenate([s.j for s in kept]),
+        np.concatenate([s.target for s in kept]),
+    )
