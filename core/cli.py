@@ -37,7 +37,7 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "bench"):
+    if args.command in ("train", "bench", "trend-bench"):
         return _learning(args)
     try:
         with Store(resolve_db_path(args.db)) as store:
@@ -52,10 +52,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _learning(args: argparse.Namespace) -> int:
-    from core.learning.commands import run_bench, run_train
+    from core.learning.commands import run_bench, run_train, run_trend_bench
 
+    runners = {"train": run_train, "bench": run_bench, "trend-bench": run_trend_bench}
     try:
-        return run_train(args) if args.command == "train" else run_bench(args)
+        return runners[args.command](args)
     except (StoreError, FileNotFoundError, NpzFormatError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -54,6 +54,12 @@ def add_parsers(commands) -> None:
     bench.add_argument("--out", help="write the JSON report here")
     add_training_options(bench)
 
+    trend = commands.add_parser("trend-bench", help="LEARNER pre-training vs MSE on trends")
+    trend.add_argument("--seeds", type=int, default=3)
+    trend.add_argument("--patients", type=int, default=60, help="synthetic cohort size")
+    trend.add_argument("--out", help="write the JSON report here")
+    add_training_options(trend)
+
 
 def run_train(args: argparse.Namespace) -> int:
     from .methods import get_method
@@ -94,6 +100,21 @@ def run_bench(args: argparse.Namespace) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     report = run_benchmark(config, args.train, args.test, methods, args.seeds)
     print(markdown_table(report))
+    if args.out:
+        write_report(report, args.out)
+    return 0
+
+
+def run_trend_bench(args: argparse.Namespace) -> int:
+    from core.synthetic import CohortConfig
+
+    from .bench import write_report
+    from .trend_bench import run_trend_benchmark, trend_table
+
+    report = run_trend_benchmark(
+        config_from_args(args), CohortConfig(patients=args.patients), args.seeds
+    )
+    print(trend_table(report))
     if args.out:
         write_report(report, args.out)
     return 0

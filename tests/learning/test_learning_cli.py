@@ -97,3 +97,13 @@ def test_train_on_the_store_registers_a_candidate_version(tmp_path):
 def test_unknown_method_is_a_clear_error(tiny_npz, capsys):
     assert main(["train", "--method", "nope", "--data", str(tiny_npz), *FAST]) == 2
     assert "unknown method 'nope'" in capsys.readouterr().err
+
+
+def test_trend_bench_compares_the_three_pre_trainings(tmp_path, capsys):
+    out = tmp_path / "trend.json"
+    code = main(["trend-bench", "--seeds", "1", "--patients", "12", "--out", str(out), *FAST])
+    assert code == 0
+    assert "| MSE + wCL |" in capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert [r["variant"] for r in report["runs"]] == ["mse", "cl", "wcl"]
+    assert sum(report["patients_per_split"].values()) == 12
