@@ -25,9 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="seed the demo data (idempotent)")
     _add_db(demo)
 
-    from core.learning.commands import add_parsers
+    from core.learning.commands import add_parsers as add_learning_parsers
+    from core.worker.commands import add_parsers as add_worker_parsers
 
-    add_parsers(commands)
+    add_learning_parsers(commands)
+    add_worker_parsers(commands, _add_db)
     return parser
 
 
@@ -39,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("train", "bench", "trend-bench"):
         return _learning(args)
+    if args.command in ("worker", "jobs"):
+        return _worker(args)
     try:
         with Store(resolve_db_path(args.db)) as store:
             if args.command == "import":
@@ -58,6 +62,16 @@ def _learning(args: argparse.Namespace) -> int:
     try:
         return runners[args.command](args)
     except (StoreError, FileNotFoundError, NpzFormatError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from core.worker.commands import run_jobs, run_worker
+
+    try:
+        return run_worker(args) if args.command == "worker" else run_jobs(args)
+    except (StoreError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 TRAJECTORIES = ("improving", "stable", "worsening", "fluctuating")
-GRADE_THRESHOLDS = (0.15, 0.35, 0.55, 0.75)  # severity cut points for grades 1..4
+GRADE_THRESHOLDS = (0.2, 0.4, 0.6, 0.8)  # severity cut points for grades 1..4
 
 
 @dataclass(frozen=True)

@@ -75,27 +75,29 @@ def load_store_splits(
     splits = {}
     for split in ("train", "val", "test"):
         chosen = [r for r in rows if r["split"] == split]
-        if not chosen:
-            continue
-        pixels = np.stack(
-            [_square(load_pixels(store.media_path(r["pixel_path"])), size) for r in chosen]
-        )
-        splits[split] = ImageSet(
-            images=to_tensor(pixels, size),
-            grades=np.array([-1 if r["grade"] is None else r["grade"] for r in chosen]),
-            health=np.array(
-                [np.nan if r["health_score"] is None else r["health_score"] for r in chosen],
-                dtype=float,
-            ),
-            image_ids=np.array([r["id"] for r in chosen]),
-            patients=np.array([r["patient"] or "" for r in chosen], dtype=object),
-            visit_order=np.array([_visit_key(r) for r in chosen], dtype=float),
-        )
+        if chosen:
+            splits[split] = image_set_from_rows(store, chosen, size)
     return splits
 
 
+def image_set_from_rows(store: Store, rows: list[dict], size: int) -> ImageSet:
+    """Pixels and facts of the given image rows (as returned by ``store.images.query``)."""
+    pixels = np.stack([_square(load_pixels(store.media_path(r["pixel_path"])), size) for r in rows])
+    return ImageSet(
+        images=to_tensor(pixels, size),
+        grades=np.array([-1 if r["grade"] is None else r["grade"] for r in rows]),
+        health=np.array(
+            [np.nan if r["health_score"] is None else r["health_score"] for r in rows],
+            dtype=float,
+        ),
+        image_ids=np.array([r["id"] for r in rows]),
+        patients=np.array([r["patient"] or "" for r in rows], dtype=object),
+        visit_order=np.array([_visit_key(r) for r in rows], dtype=float),
+    )
+
+
 def _square(pixels: np.ndarray, size: int) -> np.ndarray:
-    image = torch.as_tensor(pixels).permute(2, 0, 1).float().unsqueeze(0)
+    image = torch.from_numpy(np.array(pixels)).permute(2, 0, 1).float().unsqueeze(0)
     image = F.interpolate(
         image, size=(size, size), mode="bilinear", antialias=True, align_corners=False
     )

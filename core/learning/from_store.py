@@ -3,7 +3,10 @@ One function, used by ``python -m core train --db`` and by the background worker
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+
+import torch
 
 from core.store import Store
 
@@ -20,6 +23,7 @@ def train_from_store(
     out_dir: str | Path,
     dataset: str | None = None,
     progress: Progress | None = None,
+    job_id: int | None = None,
 ) -> tuple[dict, TrainResult]:
     """Train, evaluate on the fixed validation split, save the checkpoint atomically and
     register the version as a candidate. Returns (model row, result)."""
@@ -30,7 +34,7 @@ def train_from_store(
     high_water = store.judgments.high_water_mark()
     judgments = store.judgments.effective(upto_id=high_water)
     settings = {**config.to_dict(), "dataset": dataset}
-    model = store.models.create(config.method, settings, trained_through=high_water)
+    model = store.models.create(config.method, settings, trained_through=high_water, job_id=job_id)
     try:
         result = train(config, splits["train"], judgments, progress)
         metrics = evaluate_on_store(result, splits, judgments)
@@ -58,6 +62,18 @@ def evaluate_on_store(
     if graded.sum() >= 2 and (train_set.grades >= 0).sum() >= 2:
         metrics.update(evaluate(result, train_set, val, target.subset(graded.nonzero()[0])))
     from .evaluate import agreement_on
+    from .metrics import severity_tau
+    from .scoring import severity_scores
 
+    val_graded = val.grades >= 0
+    if val_graded.sum() >= 2:
+        scores = severity_scores(
+            result.net,
+            val.images[torch.as_tensor(val_graded)],
+            result.method.score_space,
+            result.anchor,
+        )
+        metrics["val_tau"] = severity_tau(scores, val.grades[val_graded])
     metrics["val_judgment_agreement"] = agreement_on(result.net, result, val, judgments)
-    return metrics
+    # unmeasurable figures (no judgments yet...) are left out rather than stored as NaN
+    return {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}

@@ -104,6 +104,7 @@ class Jobs:
         with self._store.transaction():
             self._store.db.execute(
                 "UPDATE jobs SET status = ?, finished_at = ?, heartbeat_at = ?, error = ?, "
+                "message = NULL, "
                 "result = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END "
                 "WHERE id = ?",
                 [status, utc_now(), utc_now(), error, to_json(result or {}), status, job_id],
@@ -133,6 +134,7 @@ class Jobs:
                 [stale_before],
             )
             for job in stale:
+                self._store.models.fail_unfinished_of_job(job["id"])
                 if job["attempts"] >= max_attempts:
                     self._store.db.execute(
                         "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? "
@@ -167,6 +169,11 @@ class Jobs:
         rows = self._store.all(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
         return [decode_json_columns(r, "params", "result") for r in rows]
 
-    def latest_heartbeat(self) -> str | None:
-        row = self._store.one("SELECT value FROM settings WHERE key = 'worker_heartbeat'")
-        return None if row is None else row["value"].strip('"')
+    def has_open(self, kind: str) -> bool:
+        """Whether a job of ``kind`` is queued or running."""
+        return (
+            self._store.one(
+                "SELECT 1 AS x FROM jobs WHERE kind = ? AND status IN ('queued', 'running')", [kind]
+            )
+            is not None
+        )

@@ -146,4 +146,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "model provenance and trend calls",
+        """
+        -- The job that trains a version: lets crash recovery fail versions orphaned by a killed worker.
+        ALTER TABLE models ADD COLUMN job_id INTEGER REFERENCES jobs(id);
+
+        -- Per model: the trend call between two visits of one patient (earlier -> later).
+        CREATE TABLE trends (
+            model_id INTEGER NOT NULL REFERENCES models(id),
+            earlier_image_id INTEGER NOT NULL REFERENCES images(id),
+            later_image_id INTEGER NOT NULL REFERENCES images(id),
+            p_improved REAL NOT NULL,
+            p_same REAL NOT NULL,
+            p_deteriorated REAL NOT NULL,
+            PRIMARY KEY (model_id, earlier_image_id, later_image_id)
+        );
+        """,
+    ),
 ]

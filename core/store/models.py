@@ -17,7 +17,13 @@ class Models:
     def __init__(self, store: Store):
         self._store = store
 
-    def create(self, method: str, config: dict[str, Any], trained_through: int = 0) -> dict:
+    def create(
+        self,
+        method: str,
+        config: dict[str, Any],
+        trained_through: int = 0,
+        job_id: int | None = None,
+    ) -> dict:
         """Register a new version in status ``training``; returns the row."""
         with self._store.transaction():
             version = self._store.one("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM models")["v"]
@@ -33,6 +39,7 @@ class Models:
                         "active": 0,
                         "created_at": utc_now(),
                         "trained_through_judgment_id": trained_through,
+                        "job_id": job_id,
                     }
                 )
                 .last_pk
@@ -52,6 +59,22 @@ class Models:
         self._store.db.execute(
             "UPDATE models SET status = 'failed' WHERE id = ? AND active = 0", [model_id]
         )
+
+    def fail_unfinished_of_job(self, job_id: int) -> int:
+        """Versions left in ``training`` by a job whose worker died; returns how many."""
+        cursor = self._store.db.execute(
+            "UPDATE models SET status = 'failed' WHERE job_id = ? AND status = 'training'",
+            [job_id],
+        )
+        return cursor.rowcount
+
+    def latest_snapshot(self) -> int:
+        """The judgment high-water mark of the newest finished or running version."""
+        row = self._store.one(
+            "SELECT COALESCE(MAX(trained_through_judgment_id), 0) AS n FROM models "
+            "WHERE status != 'failed'"
+        )
+        return row["n"]
 
     def activate(self, model_id: int) -> None:
         """Make ``model_id`` the one active version (roll forward or back)."""
@@ -126,6 +149,37 @@ class Models:
             [model_id],
         )
         return {r["image_id"]: (r["severity"], r["severity_std"]) for r in rows}
+
+    # -- trend calls ----------------------------------------------------------------------
+
+    def save_trends(self, model_id: int, rows: list[tuple[int, int, float, float, float]]) -> None:
+        with self._store.transaction():
+            self._store.db.execute("DELETE FROM trends WHERE model_id = ?", [model_id])
+            self._store.db["trends"].insert_all(
+                [
+                    {
+                        "model_id": model_id,
+                        "earlier_image_id": a,
+                        "later_image_id": b,
+                        "p_improved": p0,
+                        "p_same": p1,
+                        "p_deteriorated": p2,
+                    }
+                    for a, b, p0, p1, p2 in rows
+                ],
+                batch_size=500,
+            )
+
+    def trends(self, model_id: int, patient_id: int | None = None) -> list[dict]:
+        sql = """SELECT t.*, i.patient_id, p.pseudonym AS patient, i.visit_date AS later_date,
+                        i.visit_index AS later_index
+                 FROM trends t JOIN images i ON i.id = t.later_image_id
+                 LEFT JOIN patients p ON p.id = i.patient_id WHERE t.model_id = ?"""
+        params: list = [model_id]
+        if patient_id is not None:
+            sql += " AND i.patient_id = ?"
+            params.append(patient_id)
+        return self._store.all(sql + " ORDER BY i.patient_id, i.visit_index, i.visit_date", params)
 
     # -- projections ---------------------------------------------------------------------
 

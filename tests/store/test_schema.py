@@ -78,3 +78,11 @@ def _image(dataset_id, content_hash="abc"):
         height=4,
         split="val",
     )
+
+
+def test_a_version_records_the_job_that_trains_it(store):
+    job = store.jobs.submit("train")
+    model = store.models.create("conpro", {}, trained_through=3, job_id=job)
+    assert model["job_id"] == job and model["trained_through_judgment_id"] == 3
+    assert store.models.fail_unfinished_of_job(job) == 1
+    assert store.models.get(model["id"])["status"] == "failed"

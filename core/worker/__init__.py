@@ -1,0 +1,1 @@
+"""The background worker: claims jobs from SQLite and trains, embeds and projects."""

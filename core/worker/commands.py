@@ -1,0 +1,102 @@
+"""The ``worker`` and ``jobs`` sub-commands of ``python -m core``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from core.paths import resolve_db_path
+from core.store import Store
+from core.store.jobs import JOB_KINDS
+
+
+def add_parsers(commands, add_db) -> None:
+    worker = commands.add_parser("worker", help="run the background worker")
+    worker.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    worker.add_argument(
+        "--exit-when-idle", action="store_true", help="stop once the queue is empty"
+    )
+    worker.add_argument(
+        "--stale-after",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="re-queue running jobs whose worker has been silent this long",
+    )
+    worker.add_argument(
+        "--no-auto", action="store_true", help="do not queue first-model or retrain jobs by itself"
+    )
+    add_db(worker)
+
+    jobs = commands.add_parser("jobs", help="queue, list or cancel background jobs")
+    verbs = jobs.add_subparsers(dest="verb", required=True)
+    submit = verbs.add_parser("submit", help="queue a job")
+    submit.add_argument("kind", choices=JOB_KINDS)
+    submit.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="train: any training setting (method=conpro, epochs=4...); "
+        "embed/project: model_id=N; import: src=PATH, dataset=NAME",
+    )
+    add_db(submit)
+    listing = verbs.add_parser("list", help="the latest jobs")
+    add_db(listing)
+    cancel = verbs.add_parser("cancel", help="cancel a queued or running job")
+    cancel.add_argument("job_id", type=int)
+    add_db(cancel)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from .runner import Worker, WorkerConfig
+
+    config = WorkerConfig(
+        db_path=resolve_db_path(args.db),
+        device=args.device,
+        exit_when_idle=args.exit_when_idle,
+        auto_triggers=not args.no_auto,
+        stale_after_seconds=args.stale_after,
+    )
+    worker = Worker(config)
+    print(f"worker {worker.worker_id} on {worker.device}, database {config.db_path}", flush=True)
+    worker.run()
+    return 0
+
+
+def run_jobs(args: argparse.Namespace) -> int:
+    with Store(resolve_db_path(args.db)) as store:
+        if args.verb == "submit":
+            job_id = store.jobs.submit(args.kind, parse_params(args.kind, args.param))
+            print(f"queued job {job_id}")
+        elif args.verb == "cancel":
+            store.jobs.request_cancel(args.job_id)
+            print(f"job {args.job_id}: {store.jobs.get(args.job_id)['status']}, cancel requested")
+        else:
+            for job in store.jobs.list():
+                print(
+                    f"{job['id']:>5} {job['kind']:<8} {job['status']:<10} "
+                    f"{100 * job['progress']:5.1f}%  {job['phase'] or ''} "
+                    f"{job['error'] or job['message'] or ''}"
+                )
+    return 0
+
+
+def parse_params(kind: str, pairs: list[str]) -> dict:
+    values = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--param needs KEY=VALUE, got {pair!r}")
+        try:
+            values[key] = json.loads(text)
+        except json.JSONDecodeError:
+            values[key] = text
+    if kind == "train":
+        from core.learning.config import TrainConfig
+        from core.worker.autoretrain import FIRST_MODEL
+
+        dataset = values.pop("dataset", None)
+        config = TrainConfig.from_dict({**FIRST_MODEL.to_dict(), **values})
+        return {"config": config.to_dict(), "dataset": dataset}
+    return values

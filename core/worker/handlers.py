@@ -1,0 +1,172 @@
+"""One function per job kind. Each reads its parameters, reports progress through the
+``Reporter`` (which also tells it when the job was cancelled) and returns a result dict."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.learning.checkpoint import load_checkpoint
+from core.learning.config import TrainConfig
+from core.learning.data import ImageSet, image_set_from_rows
+from core.learning.evaluate import train_probe
+from core.learning.from_store import train_from_store
+from core.learning.scoring import severity_scores, space_vectors
+from core.learning.trend import pair_features, trend_labels, trend_probabilities, visit_pairs
+from core.projection import project
+from core.store import Store
+
+from .activation import should_activate
+
+PROJECTIONS = (("pca", 2), ("pca", 3), ("umap", 2), ("tsne", 2))
+
+
+class JobCancelled(Exception):
+    """The user asked for this job to stop."""
+
+
+class Reporter:
+    """Throttled heartbeat and progress for one job; ``True`` means 'please stop'."""
+
+    def __init__(self, store: Store, job_id: int, every_seconds: float = 2.0):
+        self.store, self.job_id, self.every = store, job_id, every_seconds
+        self._last, self._started = 0.0, time.monotonic()
+
+    def __call__(self, fraction: float, phase: str, message: str = "", force: bool = False) -> bool:
+        now = time.monotonic()
+        if not force and now - self._last < self.every:
+            return False
+        self._last = now
+        elapsed = now - self._started
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0.01 else None
+        text = message + (f" · about {eta:.0f} s left" if eta is not None else "")
+        return self.store.jobs.report(self.job_id, progress=fraction, phase=phase, message=text)
+
+    def check(self, fraction: float, phase: str, message: str = "", force: bool = False) -> None:
+        if self(fraction, phase, message, force):
+            raise JobCancelled(f"cancelled during {phase}")
+
+    def training_progress(self, record: dict) -> bool:
+        message = (
+            f"{record['phase']} step {record['step']}/{record['steps']}, loss {record['loss']:.4f}"
+        )
+        return self(0.9 * record["fraction"], f"training: {record['phase']}", message)
+
+
+def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> dict:
+    config = TrainConfig.from_dict({**job["params"].get("config", {}), "device": context["device"]})
+    report(0.0, "loading images", force=True)
+    model, _ = train_from_store(
+        store,
+        config,
+        context["models_dir"],
+        job["params"].get("dataset"),
+        report.training_progress,
+        job_id=job["id"],
+    )
+    active = store.models.active()
+    activated = should_activate(model["metrics"], active["metrics"] if active else None)
+    if activated:
+        store.models.activate(model["id"])
+    store.jobs.submit("embed", {"model_id": model["id"]})
+    return {"model_id": model["id"], "version": model["version"], "activated": activated}
+
+
+def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> dict:
+    model = store.models.get(job["params"]["model_id"])
+    net, anchor, space, config, _ = load_checkpoint(model["checkpoint_path"])
+    rows = store.images.query()
+    report(0.05, "loading images", f"{len(rows)} images", force=True)
+    images = image_set_from_rows(store, rows, config.image_size)
+    report.check(0.3, "embedding")
+    vectors = space_vectors(net, images.images, space).numpy()
+    report.check(0.6, "scoring", "test-time augmentation for the uncertainty band")
+    views = [
+        images.images,
+        images.images.flip(-1),
+        images.images.flip(-2),
+        images.images.flip(-1, -2),
+    ]
+    scores = np.stack([severity_scores(net, v, space, anchor) for v in views])
+    store.models.save_embeddings(
+        model["id"],
+        images.image_ids.tolist(),
+        vectors
+        if space != "regression"
+        else space_vectors(net, images.images, "contrastive").numpy(),
+        scores[0],
+        scores.std(0),
+    )
+    report.check(0.85, "trend calls")
+    trends = _trend_calls(net, images, rows, config.seed)
+    store.models.save_trends(model["id"], trends)
+    store.jobs.submit("project", {"model_id": model["id"]})
+    return {"model_id": model["id"], "images": len(rows), "trend_pairs": len(trends)}
+
+
+def handle_project(store: Store, job: dict, report: Reporter, context: dict) -> dict:
+    model_id = job["params"]["model_id"]
+    ids, vectors, _ = store.models.embeddings(model_id)
+    chosen = [tuple(p) for p in job["params"].get("projections", PROJECTIONS)]
+    for number, (method, dims) in enumerate(chosen):
+        report.check(number / len(chosen), f"projecting: {method} {dims}-D", force=True)
+        store.models.save_projection(model_id, method, ids, project(vectors, method, dims))
+    return {"model_id": model_id, "projections": [f"{m}-{d}d" for m, d in chosen]}
+
+
+def handle_import(store: Store, job: dict, report: Reporter, context: dict) -> dict:
+    from core.importers import import_folder, import_npz
+
+    params = job["params"]
+    source = Path(params["src"])
+
+    def progress(done: int, total: int) -> None:
+        report.check(done / max(total, 1), "importing", f"{done} of {total} files")
+
+    if source.suffix.lower() == ".npz":
+        result = import_npz(store, source, params.get("dataset"), progress)
+    else:
+        result = import_folder(
+            store, source, params.get("dataset") or source.name, params.get("manifest"), progress
+        )
+    return {
+        "counts": result.counts(),
+        "rejected": [
+            {"file": o.file, "reason": o.reason} for o in result.outcomes if o.status == "rejected"
+        ][:200],
+    }
+
+
+def _trend_calls(net, images: ImageSet, rows: list[dict], seed: int) -> list[tuple]:
+    """Train the 3-way trend probe on training-split patients, then call every
+    consecutive pair of visits. Trends follow the health score, else the grade."""
+    health = np.where(np.isfinite(images.health), images.health, images.grades / 4.0)
+    split = np.array([r["split"] for r in rows])
+    vectors = space_vectors(net, images.images, "contrastive").numpy()
+    earlier, later = visit_pairs(images)
+    if len(earlier) < 10:
+        return []
+    labels = trend_labels(health, earlier, later)
+    features = pair_features(vectors, earlier, later)
+    train = split[earlier] == "train"
+    val = split[earlier] == "val"
+    if len(np.unique(labels[train])) < 2 or not val.any():
+        return []
+    head = train_probe(features[train], labels[train], features[val], labels[val], 40, seed)
+    with torch.no_grad():
+        probabilities = trend_probabilities(head, vectors, earlier, later)
+    return [
+        (int(images.image_ids[a]), int(images.image_ids[b]), *map(float, p))
+        for a, b, p in zip(earlier, later, probabilities, strict=True)
+    ]
+
+
+HANDLERS = {
+    "train": handle_train,
+    "embed": handle_embed,
+    "project": handle_project,
+    "import": handle_import,
+}

@@ -1,0 +1,122 @@
+"""The worker loop: heartbeat, recovery of jobs whose worker died, automatic triggers,
+then claim one job and run it. Several workers may share one database file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from core.learning.device import resolve_device
+from core.learning.train import TrainingCancelled
+from core.store import Store, StoreBusy
+
+from .autoretrain import maybe_queue_first_model, maybe_queue_retrain
+from .handlers import HANDLERS, JobCancelled, Reporter
+
+HEARTBEAT_KEY = "worker_heartbeat"
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    db_path: str
+    device: str = "auto"  # auto, cpu or cuda
+    models_dir: str | None = None  # default: models/ beside the database
+    poll_seconds: float = 1.0  # idle wait between looks at the queue
+    stale_after_seconds: float = 30.0  # a running job silent this long is presumed dead
+    report_every_seconds: float = 2.0  # progress and heartbeat while a job runs
+    exit_when_idle: bool = False  # stop when the queue is empty (scripts and tests)
+    auto_triggers: bool = True  # first model and retrain-after-N-judgments
+
+
+class Worker:
+    def __init__(self, config: WorkerConfig):
+        self.config = config
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.device = str(resolve_device(config.device))
+        self.models_dir = config.models_dir or str(Path(config.db_path).resolve().parent / "models")
+        self._stopping = False
+
+    def run(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._stop)
+            signal.signal(signal.SIGINT, self._stop)
+        with Store(self.config.db_path) as store:
+            while not self._stopping:
+                try:
+                    worked = self.tick(store)
+                except StoreBusy:
+                    worked = False
+                if not worked:
+                    if self.config.exit_when_idle:
+                        return
+                    time.sleep(self.config.poll_seconds)
+
+    def tick(self, store: Store) -> bool:
+        """One look at the queue; returns whether a job ran."""
+        self.beat(store)
+        stale_before = datetime.now(UTC) - timedelta(seconds=self.config.stale_after_seconds)
+        store.jobs.recover_stale(stale_before.isoformat(timespec="milliseconds"))
+        if self.config.auto_triggers:
+            maybe_queue_first_model(store)
+            maybe_queue_retrain(store)
+        job = store.jobs.claim(self.worker_id)
+        if job is None:
+            return False
+        self.execute(store, job)
+        return True
+
+    def execute(self, store: Store, job: dict) -> None:
+        report = Reporter(store, job["id"], self.config.report_every_seconds)
+        context = {"device": self.device, "models_dir": self.models_dir}
+        try:
+            result = HANDLERS[job["kind"]](store, job, report, context)
+        except (TrainingCancelled, JobCancelled) as exc:
+            store.models.fail_unfinished_of_job(job["id"])
+            store.jobs.finish(job["id"], "cancelled", error=str(exc))
+        except Exception as exc:  # a failed job must never take the worker down
+            store.models.fail_unfinished_of_job(job["id"])
+            detail = "".join(traceback.format_exception_only(exc)).strip()
+            store.jobs.finish(job["id"], "failed", error=detail)
+        else:
+            store.jobs.finish(job["id"], "done", result=result)
+
+    def beat(self, store: Store) -> None:
+        store.settings.set(
+            HEARTBEAT_KEY,
+            {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "worker": self.worker_id,
+                "device": self.device,
+            },
+        )
+
+    def _stop(self, *_: object) -> None:
+        self._stopping = True
+
+
+def worker_status(store: Store, fresh_within_seconds: float = 30.0) -> dict | None:
+    """The latest heartbeat, if it is recent enough to trust; None otherwise."""
+    now = datetime.now(UTC)
+    beat = store.settings.get(HEARTBEAT_KEY)
+    if beat:
+        age = (now - datetime.fromisoformat(beat["at"])).total_seconds()
+        if age <= fresh_within_seconds:
+            return {**beat, "age_seconds": age}
+    for job in store.jobs.list(statuses=("running",)):  # busy on a long job
+        age = (now - datetime.fromisoformat(job["heartbeat_at"])).total_seconds()
+        if age <= fresh_within_seconds:
+            return {
+                "worker": job["worker_id"],
+                "at": job["heartbeat_at"],
+                "age_seconds": age,
+                "device": (beat or {}).get("device", "?"),
+            }
+    return None

@@ -1,0 +1,96 @@
+import threading
+
+from core.store import Store
+from core.worker.activation import should_activate, validation_score
+from core.worker.autoretrain import maybe_queue_first_model, maybe_queue_retrain
+from core.worker.handlers import Reporter
+from tests.worker.conftest import add_judgments
+
+
+def test_two_workers_never_claim_the_same_job(tmp_path):
+    path = tmp_path / "app.db"
+    with Store(path) as store:
+        for n in range(40):
+            store.jobs.submit("embed", {"n": n})
+    claimed = {0: [], 1: []}
+
+    def claim_all(worker):
+        with Store(path) as own:
+            while (job := own.jobs.claim(f"worker-{worker}")) is not None:
+                claimed[worker].append(job["id"])
+
+    threads = [threading.Thread(target=claim_all, args=(w,)) for w in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed[0] + claimed[1]) == list(range(1, 41))
+    assert not set(claimed[0]) & set(claimed[1])
+    with Store(path) as store:
+        assert {j["status"] for j in store.jobs.list(limit=100)} == {"running"}
+
+
+def test_reporter_writes_heartbeat_progress_and_eta(store):
+    job_id = store.jobs.submit("train")
+    store.jobs.claim("w")
+    report = Reporter(store, job_id, every_seconds=0)
+    assert report(0.25, "training: con", "step 5/20") is False
+    job = store.jobs.get(job_id)
+    assert job["progress"] == 0.25 and job["phase"] == "training: con"
+    assert job["message"].startswith("step 5/20 · about") and job["heartbeat_at"]
+
+
+def test_cancel_is_immediate_when_queued_and_signalled_when_running(store):
+    queued = store.jobs.submit("project")
+    store.jobs.request_cancel(queued)
+    assert store.jobs.get(queued)["status"] == "cancelled"
+    running = store.jobs.submit("project")
+    store.jobs.claim("w")
+    store.jobs.request_cancel(running)
+    assert store.jobs.get(running)["status"] == "running"
+    assert Reporter(store, running, every_seconds=0)(0.5, "projecting") is True
+
+
+def test_retrain_trigger_queues_exactly_one_job(cohort_db):
+    with Store(cohort_db) as first, Store(cohort_db) as second:
+        first.settings.set("auto_retrain_every", 5)
+        add_judgments(first, 4)
+        assert maybe_queue_retrain(first) is None  # 4 < 5
+        add_judgments(first, 6, rater="Dr Lind")
+        job = maybe_queue_retrain(first)
+        assert job is not None
+        assert maybe_queue_retrain(second) == job  # another worker, same trigger
+        assert maybe_queue_retrain(first) == job
+        assert len(first.jobs.list(statuses=("queued",))) == 1
+
+
+def test_skipped_and_undone_answers_do_not_count_towards_a_retrain(cohort_db):
+    from core.store import Answer
+
+    with Store(cohort_db) as store:
+        store.settings.set("auto_retrain_every", 2)
+        rater = store.raters.ensure("Dr Skip")
+        a, b, c = store.images.ids()[:3]
+        store.judgments.append(Answer(a, b, "skip", rater))
+        store.judgments.append(Answer(a, c, "left", rater))
+        store.judgments.undo_last(rater)
+        assert maybe_queue_retrain(store) is None
+
+
+def test_first_model_is_queued_once_on_a_fresh_database(cohort_db, store):
+    assert maybe_queue_first_model(store) is None  # empty store: nothing to learn from
+    with Store(cohort_db) as cohort:
+        job = maybe_queue_first_model(cohort)
+        assert job is not None and maybe_queue_first_model(cohort) is None
+
+
+def test_activation_rule_uses_the_validation_figures():
+    active = {"val_macro_f1": 0.40, "val_tau": 0.30, "macro_f1": 0.9}
+    assert validation_score(active) == 0.35  # test-split figures are not used
+    assert should_activate({"val_macro_f1": 0.41, "val_tau": 0.30}, active)
+    assert should_activate({"val_macro_f1": 0.40, "val_tau": 0.30}, active)  # not worse
+    assert not should_activate({"val_macro_f1": 0.50, "val_tau": 0.10}, active)
+    assert not should_activate(
+        {"val_macro_f1": 0.5, "val_tau": 0.5, "val_judgment_agreement": 0.0}, active
+    )
+    assert should_activate({"val_macro_f1": 0.1}, None)  # nothing active yet

@@ -1,0 +1,152 @@
+"""The worker end to end on a tiny store: the chain, cancel, and kill -9 recovery."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from core.store import Store
+from core.worker.runner import Worker, WorkerConfig, worker_status
+from tests.worker.conftest import add_judgments, train_params
+
+
+def run_until_idle(path, **overrides):
+    config = WorkerConfig(
+        db_path=str(path),
+        device="cpu",
+        exit_when_idle=True,
+        auto_triggers=False,
+        report_every_seconds=0,
+        **overrides,
+    )
+    Worker(config).run()
+
+
+def test_train_then_embed_then_project(cohort_db):
+    with Store(cohort_db) as store:
+        judged = add_judgments(store, 12)
+        store.jobs.submit("train", train_params())
+    run_until_idle(cohort_db)
+    with Store(cohort_db) as store:
+        jobs = {j["kind"]: j for j in store.jobs.list()}
+        assert {k: j["status"] for k, j in jobs.items()} == {
+            "train": "done",
+            "embed": "done",
+            "project": "done",
+        }
+        model = store.models.active()
+        assert model["version"] == 1 and model["trained_through_judgment_id"] == judged
+        assert os.path.exists(model["checkpoint_path"])
+        ids, vectors, severity = store.models.embeddings(model["id"])
+        assert len(ids) == store.images.count() and vectors.shape[1] > 0
+        assert len(severity) == len(ids) and (severity >= 0).all()
+        assert set(store.models.available_projections(model["id"])) == {
+            ("pca", 2),
+            ("pca", 3),
+            ("umap", 2),
+            ("tsne", 2),
+        }
+        assert len(store.models.projection(model["id"], "umap", 2)) == len(ids)
+        assert store.models.trends(model["id"])
+        assert worker_status(store) is not None  # the heartbeat is fresh
+
+
+def test_a_worse_second_model_stays_a_candidate(cohort_db, monkeypatch):
+    import core.worker.handlers as handlers
+
+    with Store(cohort_db) as store:
+        store.jobs.submit("train", train_params())
+    run_until_idle(cohort_db)
+    monkeypatch.setattr(handlers, "should_activate", lambda new, old: False)
+    with Store(cohort_db) as store:
+        store.jobs.submit("train", train_params(seed=3))
+    run_until_idle(cohort_db)
+    with Store(cohort_db) as store:
+        versions = {m["version"]: (m["status"], m["active"]) for m in store.models.list()}
+        assert versions == {1: ("active", 1), 2: ("candidate", 0)}
+        store.models.activate(store.models.list()[0]["id"])  # by hand, from the Training page
+        assert store.models.active()["version"] == 2
+
+
+def test_cancel_stops_a_running_training(cohort_db):
+    with Store(cohort_db) as store:
+        job_id = store.jobs.submit("train", train_params(pairs_per_phase=4000))
+    thread = threading.Thread(target=run_until_idle, args=(cohort_db,))
+    thread.start()
+    with Store(cohort_db) as store:
+        deadline = time.monotonic() + 120
+        while store.jobs.get(job_id)["progress"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        store.jobs.request_cancel(job_id)
+    thread.join(timeout=120)
+    with Store(cohort_db) as store:
+        assert store.jobs.get(job_id)["status"] == "cancelled"
+        assert [m["status"] for m in store.models.list()] == ["failed"]
+        assert store.models.active() is None
+        assert not any(j["kind"] == "embed" for j in store.jobs.list())
+
+
+def _worker_process(db, stale_after):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "worker",
+            "--db",
+            str(db),
+            "--device",
+            "cpu",
+            "--no-auto",
+            "--exit-when-idle",
+            "--stale-after",
+            str(stale_after),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_kill_9_during_training_loses_nothing_and_the_job_is_requeued(cohort_db):
+    with Store(cohort_db) as store:
+        store.jobs.submit("train", train_params())
+    run_until_idle(cohort_db)  # version 1, active
+    with Store(cohort_db) as store:
+        judged = add_judgments(store, 15)
+        job_id = store.jobs.submit("train", train_params(pairs_per_phase=1200, seed=5))
+    worker = _worker_process(cohort_db, stale_after=1)
+    with Store(cohort_db) as store:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            job = store.jobs.get(job_id)
+            if job["status"] == "running" and job["progress"] > 0:
+                break
+            time.sleep(0.2)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        killed = store.jobs.get(job_id)
+        assert killed["status"] == "running" and killed["attempts"] == 1
+        assert store.models.active()["version"] == 1
+        assert [m["status"] for m in store.models.list()] == ["training", "active"]
+    time.sleep(1.5)  # the dead worker's heartbeat goes stale
+    with Store(cohort_db) as store:  # faster re-run: the same job, fewer steps
+        store.db.execute(
+            "UPDATE jobs SET params = ? WHERE id = ?",
+            [
+                '{"config": ' + __import__("json").dumps(train_params(seed=5)["config"]) + "}",
+                job_id,
+            ],
+        )
+    restarted = _worker_process(cohort_db, stale_after=1)
+    assert restarted.wait(timeout=300) == 0, restarted.stderr.read().decode()
+    with Store(cohort_db) as store:
+        job = store.jobs.get(job_id)
+        assert job["status"] == "done" and job["attempts"] == 2
+        statuses = {m["version"]: m["status"] for m in store.models.list()}
+        assert statuses[2] == "failed"  # the version the killed worker left half-trained
+        assert statuses[3] in ("active", "candidate")
+        assert store.one("SELECT COUNT(*) AS n FROM judgments")["n"] == judged
+        active = store.models.active()
+        assert active is not None and os.path.exists(active["checkpoint_path"])
