@@ -1,11 +1,17 @@
-"""Helpers shared by the pages: opening the store for this rerun, friendly errors."""
+"""Helpers shared by the pages: the store for this rerun, sign-in, the worker banner,
+and image display. UI only: everything else is in ``core``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import streamlit as st
+from PIL import Image, ImageEnhance
 
 from core.paths import resolve_db_path
 from core.store import Store
+from core.worker.runner import worker_status
 
 
 def open_store() -> Store:
@@ -14,6 +20,80 @@ def open_store() -> Store:
     return Store(resolve_db_path())
 
 
-def not_built_yet(page: str, issue: str, what: str) -> None:
-    st.title(page)
-    st.info(f"This page is not built yet ({issue}). It will {what}")
+def worker_banner(store: Store) -> None:
+    if worker_status(store) is None:
+        st.warning(
+            "No background worker is running, so nothing will be trained, embedded or "
+            "projected. Start one beside the app with `.venv/bin/python -m core worker` "
+            "(the README's `make run` does this for you).",
+            icon=":material/warning:",
+        )
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+    except Exception:  # a malformed secrets file must not lock raters out
+        return False
+
+
+def require_rater(store: Store) -> tuple[int, str] | None:
+    """Sign-in in the sidebar. With OIDC settings in .streamlit/secrets.toml the identity
+    provider names the rater (st.login); otherwise the rater picks or types a name."""
+    with st.sidebar:
+        if _oidc_configured():
+            if not st.user.is_logged_in:
+                st.button("Sign in", on_click=st.login, type="primary")
+                return None
+            name = str(st.user.get("name") or st.user.get("email"))
+            st.caption(f"Signed in as **{name}**")
+            st.button("Sign out", on_click=st.logout)
+        else:
+            if "rater" not in st.session_state:
+                known = [r["name"] for r in store.raters.list()]
+                choice = st.selectbox("Who is rating?", ["New rater...", *known], key="pick")
+                typed = (
+                    st.text_input("Your name", key="typed") if choice == "New rater..." else choice
+                )
+                if st.button("Sign in", type="primary", key="sign_in"):
+                    try:
+                        st.session_state.rater = (
+                            store.raters.ensure(typed or ""),
+                            " ".join((typed or "").split()),
+                        )
+                    except ValueError as exc:
+                        st.error(str(exc))
+                    else:
+                        st.rerun()
+                return None
+            name = st.session_state.rater[1]
+            st.caption(f"Rating as **{name}**")
+            if st.button("Sign out", key="sign_out"):
+                for key in ("rater", "pair", "undo_stack"):
+                    st.session_state.pop(key, None)
+                st.rerun()
+    return store.raters.ensure(name), name
+
+
+def display_image(
+    path: Path, zoom: float = 1.0, contrast: float = 1.0, size: int = 448
+) -> Image.Image:
+    """The stored image, centre-zoomed and contrast-adjusted, at a fixed display size so
+    both sides of a comparison are the same size."""
+    with Image.open(path) as source:
+        image = source.convert("RGB")
+    if zoom > 1:
+        width, height = image.size
+        crop_w, crop_h = width / zoom, height / zoom
+        left, top = (width - crop_w) / 2, (height - crop_h) / 2
+        image = image.crop((round(left), round(top), round(left + crop_w), round(top + crop_h)))
+    if contrast != 1:
+        image = ImageEnhance.Contrast(image).enhance(contrast)
+    return image.resize((size, size), Image.Resampling.LANCZOS)
+
+
+def thumbnail_array(path: Path, size: int = 96) -> np.ndarray:
+    with Image.open(path) as source:
+        return np.asarray(source.convert("RGB").resize((size, size)))

@@ -1,7 +1,187 @@
-from pages.common import not_built_yet
+"""Compare page: which of two images shows more severe disease?"""
 
-not_built_yet(
-    "Compare",
-    "the clinician-web-app issue",
-    "show two images side by side and record which one shows more severe disease.",
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from core.store import AlreadyJudged, Answer, NotFound, StoreBusy
+from core.strategies import STRATEGIES, Scope, candidates_for, present
+from pages.common import display_image, open_store, require_rater
+
+ANSWERS = [  # (outcome, label, keyboard shortcut)
+    ("left", "Left more severe", "Left"),
+    ("right", "Right more severe", "Right"),
+    ("equal", "Equal", "E"),
+    ("skip", "Can't tell (skip)", "S"),
+]
+STRATEGY = STRATEGIES["random"]
+
+store = open_store()
+st.title("Compare")
+signed_in = require_rater(store)
+if signed_in is None:
+    st.info("Sign in (in the sidebar) to start judging pairs.")
+    st.stop()
+rater_id, rater_name = signed_in
+state = st.session_state
+state.setdefault("session_started", datetime.now(UTC).isoformat(timespec="milliseconds"))
+state.setdefault("rng", random.Random())
+
+with st.sidebar:
+    datasets = {d["name"]: d["id"] for d in store.datasets.list()}
+    dataset = st.selectbox("Images from", list(datasets) or ["(no data)"])
+    mode = st.radio("Scope", ["All images", "Abnormal only", "One patient's visits"])
+    patient_id = None
+    if mode == "One patient's visits":
+        patients = {p["pseudonym"]: p["id"] for p in store.patients.list(datasets.get(dataset))}
+        chosen = st.selectbox("Patient", list(patients) or ["(none)"])
+        patient_id = patients.get(chosen)
+    zoom = st.slider("Zoom", 1.0, 4.0, 1.0, 0.25)
+    contrast = st.slider("Contrast", 0.5, 2.5, 1.0, 0.1)
+    show_details = st.toggle(
+        "Show dates and details",
+        value=False,
+        help="Hidden by default so that judgments stay blinded.",
+    )
+
+scope = Scope(datasets.get(dataset), mode == "Abnormal only", patient_id)
+if state.get("scope") != scope:
+    state.scope, state.pair = scope, None
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _candidates(db_path: str, scope: Scope) -> list[int]:
+    from core.store import Store
+
+    with Store(db_path) as fresh:
+        return candidates_for(fresh, scope)
+
+
+def _new_pair(shown: tuple[int, int] | None = None) -> None:
+    """Put the next pair (or ``shown``, after an undo) on screen."""
+    if shown is None:
+        pair = STRATEGY.next_pair(
+            _candidates(store.path, scope),
+            lambda a, b: store.judgments.has_standing(rater_id, a, b),
+            state.rng,
+        )
+        shown = present(pair, state.rng) if pair else None
+    state.pair = (
+        None
+        if shown is None
+        else {
+            "left": shown[0],
+            "right": shown[1],
+            "token": uuid.uuid4().hex,
+            "shown_at": time.monotonic(),
+        }
+    )
+
+
+def _answer(outcome: str) -> None:
+    pair = state.get("pair")
+    if not pair:
+        return
+    answer = Answer(
+        pair["left"],
+        pair["right"],
+        outcome,
+        rater_id,
+        response_ms=int(1000 * (time.monotonic() - pair["shown_at"])),
+        strategy=STRATEGY.name,
+        request_token=pair["token"],
+    )
+    try:
+        _with_retry(lambda: store.judgments.append(answer))
+    except AlreadyJudged as exc:
+        state.notice = str(exc)
+    except StoreBusy as exc:
+        state.notice = str(exc)
+        return  # keep the same pair on screen: nothing was stored, nothing is lost
+    _new_pair()
+
+
+def _undo() -> None:
+    try:
+        retracted = _with_retry(lambda: store.judgments.undo_last(rater_id, uuid.uuid4().hex))
+    except StoreBusy as exc:
+        state.notice = str(exc)
+        return
+    if retracted is None:
+        state.notice = "There is nothing to undo."
+        return
+    state.notice = "Your last answer was withdrawn; here is that pair again."
+    _new_pair((retracted["left_image_id"], retracted["right_image_id"]))
+
+
+def _with_retry(action, attempts: int = 3):
+    for attempt in range(attempts):
+        try:
+            return action()
+        except StoreBusy:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.3 * (attempt + 1))
+
+
+if state.get("pair") is None:
+    _new_pair()
+
+progress = store.judgments.progress(rater_id, state.session_started)
+st.caption(
+    f"Judged today: {progress['today']} · in total: {progress['total']} · "
+    f"this session: {progress['session']}"
 )
+if notice := state.pop("notice", None):
+    st.info(notice)
+
+for _attempt in range(5):  # a pair whose image vanished from disk is skipped, not fatal
+    pair = state.get("pair")
+    if pair is None:
+        break
+    try:
+        images = {side: store.images.get(pair[side]) for side in ("left", "right")}
+        pictures = {
+            side: display_image(store.media_path(images[side]["pixel_path"]), zoom, contrast)
+            for side in images
+        }
+        break
+    except (FileNotFoundError, NotFound, OSError):
+        st.warning("One image of the pair is missing from disk; that pair was skipped.")
+        _new_pair()
+else:
+    pair = None
+
+if pair is None:
+    st.success("No pairs left to judge in this scope. Choose another scope in the sidebar.")
+    st.stop()
+
+st.markdown("#### Which image shows **more severe** disease?")
+left_column, right_column = st.columns(2)
+for column, side in ((left_column, "left"), (right_column, "right")):
+    with column:
+        st.image(pictures[side], width="stretch")
+        if show_details:
+            row = images[side]
+            st.caption(
+                f"#{row['id']} · {row['dataset']} · grade {row['grade']} · "
+                f"{row['patient'] or 'no patient'} · {row['visit_date'] or 'no date'}"
+            )
+
+buttons = st.columns(len(ANSWERS) + 1)
+for column, (outcome, label, key) in zip(buttons, ANSWERS, strict=False):
+    column.button(
+        f"{label} ({key})",
+        key=f"answer_{outcome}",
+        shortcut=key,
+        on_click=_answer,
+        args=(outcome,),
+        width="stretch",
+        type="primary" if outcome in ("left", "right") else "secondary",
+    )
+buttons[-1].button("Undo (U)", key="undo", shortcut="U", on_click=_undo, width="stretch")

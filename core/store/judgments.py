@@ -119,6 +119,10 @@ class Judgments:
     def high_water_mark(self) -> int:
         return self._store.one("SELECT COALESCE(MAX(id), 0) AS n FROM judgments")["n"]
 
+    def has_standing(self, rater_id: int, a: int, b: int) -> bool:
+        """Whether this rater has a standing answer (skips included) for the pair."""
+        return self._standing_for_pair(rater_id, a, b) is not None
+
     def judged_pairs(self, rater_id: int) -> set[tuple[int, int]]:
         """Unordered pairs (low id, high id) this rater has a standing answer for."""
         rows = self._store.all(

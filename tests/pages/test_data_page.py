@@ -1,21 +1,7 @@
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.demo import import_cohort
-from core.paths import PROJECT_ROOT
 from core.store import Store
-from core.synthetic import CohortConfig
-
-PAGES = PROJECT_ROOT / "pages"
-
-
-@pytest.fixture
-def seeded_db(tmp_path, monkeypatch):
-    path = tmp_path / "app.db"
-    with Store(path) as store:
-        import_cohort(store, CohortConfig(patients=4, image_size=32))
-    monkeypatch.setenv("SEVERITY_DB", str(path))
-    return path
+from tests.pages.conftest import PAGES
 
 
 def test_data_page_lists_datasets_and_thumbnails(seeded_db):
@@ -57,9 +43,3 @@ def test_import_from_a_server_folder_shows_the_report(tmp_path, monkeypatch, mak
     assert app.success[0].value == "1 imported, 0 duplicate, 1 rejected"
     with Store(tmp_path / "app.db") as store:
         assert store.images.count() == 1
-
-
-@pytest.mark.parametrize("page", ["compare", "latent", "patients", "training"])
-def test_unbuilt_pages_say_so(page, seeded_db):
-    app = AppTest.from_file(str(PAGES / f"{page}.py")).run()
-    assert "not built yet" in app.info[0].value

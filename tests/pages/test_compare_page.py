@@ -1,0 +1,72 @@
+import os
+
+from core.store import Store
+from tests.pages.conftest import page, sign_in
+
+
+def rows(db):
+    with Store(db) as store:
+        return store.all(
+            "SELECT j.*, r.name FROM judgments j JOIN raters r ON r.id = j.rater_id ORDER BY j.id"
+        )
+
+
+def test_compare_asks_for_a_name_first(seeded_db):
+    app = page("compare").run()
+    assert not app.exception
+    assert "Sign in" in app.info[0].value
+    assert len(app.get("image")) == 0
+
+
+def test_answers_are_stored_with_rater_sides_strategy_and_time(seeded_db):
+    app = sign_in(page("compare"))
+    assert len(app.get("image")) == 2
+    for outcome in ("left", "right", "equal", "skip"):
+        app.button(key=f"answer_{outcome}").click().run()
+    stored = rows(seeded_db)
+    assert [r["outcome"] for r in stored] == ["left", "right", "equal", "skip"]
+    assert {r["name"] for r in stored} == {"Dr Amara"}
+    assert all(r["strategy"] == "random" and r["response_ms"] >= 0 for r in stored)
+    assert len({frozenset((r["left_image_id"], r["right_image_id"])) for r in stored}) == 4
+    assert "this session: 4" in app.caption[0].value
+
+
+def test_undo_appends_a_superseding_row_and_shows_the_pair_again(seeded_db):
+    app = sign_in(page("compare"))
+    app.button(key="answer_left").click().run()
+    first = rows(seeded_db)[0]
+    app.button(key="undo").click().run()
+    stored = rows(seeded_db)
+    assert [r["outcome"] for r in stored] == ["left", "undone"]
+    assert stored[1]["supersedes"] == first["id"]
+    pair = app.session_state["pair"]
+    assert (pair["left"], pair["right"]) == (first["left_image_id"], first["right_image_id"])
+    app.button(key="answer_right").click().run()
+    assert [r["outcome"] for r in rows(seeded_db)] == ["left", "undone", "right"]
+
+
+def test_details_are_hidden_until_asked_for(seeded_db):
+    app = sign_in(page("compare"))
+    assert not [c for c in app.caption if "grade" in c.value]
+    app.sidebar.toggle[0].set_value(True).run()
+    assert len([c for c in app.caption if "grade" in c.value]) == 2
+
+
+def test_a_double_submit_of_one_pair_is_stored_once(seeded_db):
+    app = sign_in(page("compare"))
+    pair = dict(app.session_state["pair"])
+    app.button(key="answer_left").click().run()
+    app.session_state["pair"] = pair  # the same pair and token arriving again
+    app.button(key="answer_left").click().run()
+    assert len(rows(seeded_db)) == 1
+
+
+def test_a_vanished_image_file_skips_the_pair_without_crashing(seeded_db):
+    app = sign_in(page("compare"))
+    pair = app.session_state["pair"]
+    with Store(seeded_db) as store:
+        os.remove(store.media_path(store.images.get(pair["left"])["pixel_path"]))
+    app.run()
+    assert not app.exception
+    assert any("missing from disk" in w.value for w in app.warning)
+    assert len(app.get("image")) == 2
