@@ -8,13 +8,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.exports import database_backup, judgments_csv, judgments_parquet
 from core.importers import ManifestError, NpzFormatError, import_files, import_folder, import_npz
-from pages.common import open_store
+from pages.common import open_store, worker_banner
 
 PAGE_SIZE = 48
 
 store = open_store()
 st.title("Data")
+worker_banner(store)
 
 datasets = store.datasets.list()
 if not datasets:
@@ -23,7 +25,7 @@ else:
     overview = pd.DataFrame(datasets)[["name", "images", "patients", "description"]]
     st.dataframe(overview, hide_index=True, width="stretch")
 
-tab_browse, tab_import = st.tabs(["Browse", "Import"])
+tab_browse, tab_import, tab_export = st.tabs(["Browse", "Import", "Export"])
 
 with tab_browse:
     if datasets:
@@ -112,3 +114,29 @@ with tab_import:
                 )
     except (ManifestError, NpzFormatError, FileNotFoundError) as exc:
         st.error(f"Nothing was imported: {exc}")
+
+
+with tab_export:
+    st.caption(
+        "Every judgment ever written, undo and correction rows included (the "
+        "`supersedes` column links a row to the one it replaces)."
+    )
+    left, right = st.columns(2)
+    left.download_button(
+        "Judgments as CSV", judgments_csv(store), "judgments.csv", "text/csv", key="export_csv"
+    )
+    right.download_button(
+        "Judgments as Parquet",
+        judgments_parquet(store),
+        "judgments.parquet",
+        "application/octet-stream",
+        key="export_parquet",
+    )
+    if st.button("Prepare a database backup", key="prepare_backup"):
+        st.download_button(
+            "Download backup (SQLite)",
+            database_backup(store),
+            "severity-studio-backup.db",
+            "application/x-sqlite3",
+            key="backup",
+        )

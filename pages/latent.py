@@ -1,7 +1,115 @@
-from pages.common import not_built_yet
+"""Latent space page: what the model learned, coloured and sorted by severity."""
 
-not_built_yet(
-    "Latent space",
-    "the clinician-web-app issue",
-    "show the learned latent space (UMAP, t-SNE, PCA) coloured and sorted by severity.",
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from pages.common import open_store, thumbnail_array, worker_banner
+
+COLOUR_BY = {
+    "Grade": "grade",
+    "Severity score": "severity",
+    "Patient": "patient",
+    "Split": "split",
+    "Number of judgments": "judgments",
+}
+RULER_STEPS = 10
+
+store = open_store()
+st.title("Latent space")
+worker_banner(store)
+
+models = [m for m in store.models.list() if store.models.available_projections(m["id"])]
+if not models:
+    st.info(
+        "No model has been trained and projected yet. The background worker trains a "
+        "first model on the demo data by itself; this page fills in when it is done."
+    )
+    for job in store.jobs.list(limit=5, statuses=("queued", "running")):
+        st.progress(
+            job["progress"],
+            text=f"Job {job['id']} ({job['kind']}): {job['status']}"
+            f" · {job['phase'] or ''} {job['message'] or ''}",
+        )
+    st.stop()
+
+labels = {f"v{m['version']} · {m['method']}{' (active)' if m['active'] else ''}": m for m in models}
+left, middle, right = st.columns(3)
+model = labels[left.selectbox("Model version", list(labels))]
+available = store.models.available_projections(model["id"])
+names = {
+    f"{method.upper() if method != 'tsne' else 't-SNE'} {dims}-D": (method, dims)
+    for method, dims in available
+}
+method, dims = names[middle.selectbox("Projection", list(names))]
+colour = COLOUR_BY[right.selectbox("Colour by", list(COLOUR_BY))]
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _points(db_path: str, model_id: int, method: str, dims: int) -> pd.DataFrame:
+    from core.store import Store
+
+    with Store(db_path) as fresh:
+        return pd.DataFrame(fresh.models.projection(model_id, method, dims))
+
+
+points = _points(store.path, model["id"], method, dims)
+points["grade"] = points["grade"].astype("Int64").astype(str)
+plot_args = dict(
+    color=colour,
+    custom_data=["image_id"],
+    hover_data={
+        "image_id": True,
+        "grade": True,
+        "severity": ":.3f",
+        "patient": True,
+        "x": False,
+        "y": False,
+    },
+    color_continuous_scale="Inferno" if colour == "severity" else None,
 )
+if dims == 3:
+    figure = px.scatter_3d(points, x="x", y="y", z="z", **plot_args)
+    figure.update_traces(marker_size=3)
+else:
+    figure = px.scatter(points, x="x", y="y", render_mode="webgl", **plot_args)
+    figure.update_traces(marker_size=6)
+figure.update_layout(height=560, margin=dict(l=0, r=0, t=20, b=0), legend_title_text="")
+event = st.plotly_chart(
+    figure, on_select="rerun", selection_mode=("box", "lasso"), key="latent_chart", width="stretch"
+)
+
+severity = points.set_index("image_id")["severity"]
+points_selected = (event or {}).get("selection", {}).get("points", []) if dims == 2 else []
+selected = [p["customdata"][0] for p in points_selected if p.get("customdata")]
+
+
+def _gallery(image_ids: list[int], caption_score: bool = True, columns: int = 10) -> None:
+    cells = st.columns(columns)
+    for index, image_id in enumerate(image_ids):
+        row = store.images.get(int(image_id))
+        caption = f"#{image_id} · g{row['grade']}"
+        if caption_score:
+            caption += f" · s={severity.get(image_id, float('nan')):.2f}"
+        cells[index % columns].image(
+            thumbnail_array(store.media_path(row["pixel_path"])), caption=caption, width="stretch"
+        )
+
+
+if selected:
+    ordered = sorted(selected, key=lambda i: severity.get(i, 0.0), reverse=True)
+    st.subheader(f"Selection: {len(ordered)} images, most severe first")
+    _gallery(ordered[:60])
+else:
+    st.caption("Draw a box or lasso on the 2-D map to see those images, most severe first.")
+
+st.subheader("Severity ruler")
+st.caption(
+    "Images evenly spaced along the severity score, from most normal (left) to most severe (right)."
+)
+targets = np.linspace(severity.min(), severity.max(), RULER_STEPS)
+ruler = [int((severity - t).abs().idxmin()) for t in targets]
+_gallery(list(dict.fromkeys(ruler)), columns=RULER_STEPS)

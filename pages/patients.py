@@ -1,7 +1,149 @@
-from pages.common import not_built_yet
+"""Patients page: a patient's visits, severity trajectory and the trend between visits."""
 
-not_built_yet(
-    "Patients",
-    "the clinician-web-app issue",
-    "follow each patient's severity trajectory and the trend between visits.",
-)
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages.common import open_store, thumbnail_array, worker_banner
+
+TRENDS = ("improved", "same", "deteriorated")
+MARK = {"improved": ":green[improved]", "same": "same", "deteriorated": ":red[**deteriorated**]"}
+
+store = open_store()
+st.title("Patients")
+worker_banner(store)
+
+model = store.models.active()
+patients = [p for p in store.patients.list() if p["visits"] >= 1]
+if not patients:
+    st.info(
+        "No patients in the database yet (images imported without a patient id have no "
+        "timeline). The demo's synthetic cohort has 60."
+    )
+    st.stop()
+if model is None:
+    st.info(
+        "No model is active yet, so there are no severity scores or trend calls. The "
+        "background worker trains one on the demo data by itself."
+    )
+
+
+def _trend_table(model_id: int) -> pd.DataFrame:
+    frame = pd.DataFrame(store.models.trends(model_id))
+    if frame.empty:
+        return frame
+    probabilities = frame[["p_improved", "p_same", "p_deteriorated"]].to_numpy()
+    frame["call"] = [TRENDS[i] for i in probabilities.argmax(1)]
+    frame["probability"] = probabilities.max(1)
+    return frame
+
+
+trends = _trend_table(model["id"]) if model else pd.DataFrame()
+overview, detail = st.tabs(["Cohort overview", "One patient"])
+
+with overview:
+    if trends.empty:
+        st.caption("Trend calls appear here once a model is active and embedded.")
+    else:
+        latest = trends.groupby("patient").tail(1)
+        order = {"deteriorated": 0, "same": 1, "improved": 2}
+        latest = latest.assign(rank=latest["call"].map(order)).sort_values(
+            ["rank", "probability"], ascending=[True, False]
+        )
+        st.caption(
+            "Each patient's latest trend call (between the last two visits), deteriorations first."
+        )
+        st.dataframe(
+            latest[["patient", "later_date", "call", "probability"]].rename(
+                columns={"later_date": "latest visit", "call": "latest trend"}
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "probability": st.column_config.ProgressColumn(
+                    format="%.2f", min_value=0.0, max_value=1.0
+                )
+            },
+        )
+
+with detail:
+    names = {p["pseudonym"]: p["id"] for p in patients}
+    default = 0
+    if not trends.empty:  # open on a patient whose latest call is a deterioration
+        flagged = trends.groupby("patient").tail(1).query("call == 'deteriorated'")
+        if len(flagged):
+            default = list(names).index(flagged.iloc[0]["patient"])
+    chosen = st.selectbox("Patient (pseudonymous id)", list(names), index=default)
+    visits = store.images.patient_visits(names[chosen])
+    scores = store.models.severity_scores(model["id"]) if model else {}
+
+    st.subheader("Visits")
+    columns = st.columns(max(len(visits), 1))
+    for column, visit in zip(columns, visits, strict=False):
+        label = visit["visit_date"] or f"visit {visit['visit_index']}"
+        score = scores.get(visit["id"], (None, None))[0]
+        caption = label + (f" · s={score:.2f}" if score is not None else "")
+        column.image(
+            thumbnail_array(store.media_path(visit["pixel_path"]), 128),
+            caption=caption,
+            width="stretch",
+        )
+
+    if scores:
+        st.subheader("Severity trajectory")
+        frame = pd.DataFrame(
+            [
+                {
+                    "when": v["visit_date"] or v["visit_index"],
+                    "score": scores[v["id"]][0],
+                    "spread": scores[v["id"]][1] or 0,
+                }
+                for v in visits
+                if v["id"] in scores
+            ]
+        )
+        upper, lower = frame["score"] + 2 * frame["spread"], frame["score"] - 2 * frame["spread"]
+        figure = go.Figure(
+            [
+                go.Scatter(
+                    x=list(frame["when"]) + list(frame["when"])[::-1],
+                    y=list(upper) + list(lower)[::-1],
+                    fill="toself",
+                    line_width=0,
+                    fillcolor="rgba(200,80,40,0.2)",
+                    name="±2 SD over flips",
+                ),
+                go.Scatter(
+                    x=frame["when"],
+                    y=frame["score"],
+                    mode="lines+markers",
+                    name="severity score",
+                    line_color="rgb(200,80,40)",
+                ),
+            ]
+        )
+        figure.update_layout(
+            height=320,
+            margin=dict(l=0, r=0, t=10, b=0),
+            yaxis_title="distance from normal",
+            legend_orientation="h",
+        )
+        st.plotly_chart(figure, width="stretch", key="trajectory")
+
+    if not trends.empty:
+        mine = trends[trends["patient"] == chosen]
+        if len(mine):
+            st.subheader("Between visits")
+            by_id = {v["id"]: v for v in visits}
+            for row in mine.itertuples():
+                before, after = by_id.get(row.earlier_image_id), by_id.get(row.later_image_id)
+                if not before or not after:
+                    continue
+                when = (
+                    f"{before['visit_date'] or before['visit_index']} → "
+                    f"{after['visit_date'] or after['visit_index']}"
+                )
+                text = f"{when}: {MARK[row.call]} (p = {row.probability:.2f})"
+                (st.error if row.call == "deteriorated" else st.markdown)(text)

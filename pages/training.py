@@ -1,7 +1,124 @@
-from pages.common import not_built_yet
+"""Training page: model versions, training jobs and their live progress."""
 
-not_built_yet(
-    "Training",
-    "the background-worker issue",
-    "list model versions and start, follow and cancel training jobs.",
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.learning.methods import METHODS
+from core.worker.autoretrain import FIRST_MODEL, RETRAIN_EVERY_KEY, retrain_every
+from pages.common import open_store, worker_banner
+
+SHOWN_METRICS = (
+    "macro_f1",
+    "maee",
+    "qwk",
+    "tau",
+    "val_macro_f1",
+    "val_tau",
+    "val_judgment_agreement",
 )
+
+store = open_store()
+st.title("Training")
+worker_banner(store)
+
+st.subheader("Model versions")
+models = store.models.list()
+if not models:
+    st.info("No model yet. Start one below, or let the worker train the first one.")
+else:
+    table = pd.DataFrame(
+        [
+            {
+                "version": m["version"],
+                "method": m["method"],
+                "status": m["status"],
+                "active": bool(m["active"]),
+                "created": m["created_at"][:19].replace("T", " "),
+                "judgments used": m["trained_through_judgment_id"],
+                **{k: m["metrics"].get(k) for k in SHOWN_METRICS},
+            }
+            for m in models
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    usable = {
+        f"v{m['version']} · {m['method']} · {m['status']}": m
+        for m in models
+        if m["status"] in ("candidate", "retired", "active")
+    }
+    if usable:
+        left, right = st.columns([3, 1])
+        choice = usable[left.selectbox("Version to use", list(usable))]
+        if right.button("Activate", disabled=bool(choice["active"]), width="stretch"):
+            store.models.activate(choice["id"])
+            store.jobs.submit(
+                "embed", {"model_id": choice["id"]}
+            ) if not store.models.available_projections(choice["id"]) else None
+            st.success(f"Version {choice['version']} is now active.")
+            st.rerun()
+
+st.subheader("Train a new version")
+with st.form("train"):
+    columns = st.columns(4)
+    method = columns[0].selectbox(
+        "Method",
+        list(METHODS),
+        format_func=lambda m: m,
+        help="\n".join(f"{m.name}: {m.description}" for m in METHODS.values()),
+    )
+    epochs = columns[1].number_input("Epochs", 0.5, 200.0, FIRST_MODEL.epochs, 0.5)
+    size = columns[2].selectbox("Image size", [28, 32, 48, 64, 128, 224], index=1)
+    datasets = ["All datasets", *[d["name"] for d in store.datasets.list()]]
+    dataset = columns[3].selectbox("Dataset", datasets)
+    if st.form_submit_button("Queue training", type="primary"):
+        config = {
+            **FIRST_MODEL.to_dict(),
+            "method": method,
+            "epochs": float(epochs),
+            "image_size": int(size),
+            "small_input": int(size) <= 64,
+        }
+        job = store.jobs.submit(
+            "train", {"config": config, "dataset": None if dataset == "All datasets" else dataset}
+        )
+        st.success(f"Queued as job {job}.")
+
+st.subheader("Automatic retraining")
+every = st.number_input(
+    "Retrain after this many new judgments (0 turns it off)", 0, 100_000, retrain_every(store), 10
+)
+if every != retrain_every(store):
+    store.settings.set(RETRAIN_EVERY_KEY, int(every))
+    st.toast(
+        f"Automatic retraining: every {every} judgments" if every else "Automatic retraining is off"
+    )
+
+
+@st.fragment(run_every=2)
+def live_jobs() -> None:
+    from core.store import Store
+
+    with Store(store.path) as fresh:
+        st.subheader("Jobs")
+        jobs = fresh.jobs.list(limit=15)
+        if not jobs:
+            st.caption("No jobs yet.")
+        for job in jobs:
+            left, right = st.columns([5, 1])
+            label = (
+                f"#{job['id']} {job['kind']} · {job['status']}"
+                f"{' · ' + job['phase'] if job['phase'] else ''}"
+                f"{' · ' + job['message'] if job['message'] else ''}"
+            )
+            if job["status"] in ("queued", "running"):
+                left.progress(min(max(job["progress"], 0.0), 1.0), text=label)
+                if right.button("Cancel", key=f"cancel_{job['id']}"):
+                    fresh.jobs.request_cancel(job["id"])
+                    st.rerun(scope="fragment")
+            else:
+                left.caption(label + (f" · {job['error']}" if job["error"] else ""))
+
+
+live_jobs()

@@ -5,6 +5,8 @@ from core.demo import import_cohort
 from core.paths import PROJECT_ROOT
 from core.store import Store
 from core.synthetic import CohortConfig
+from core.worker.runner import Worker, WorkerConfig
+from tests.worker.conftest import train_params
 
 PAGES = PROJECT_ROOT / "pages"
 
@@ -27,3 +29,34 @@ def sign_in(app: AppTest, name: str = "Dr Amara") -> AppTest:
     app.sidebar.text_input(key="typed").input(name)
     app.sidebar.button(key="sign_in").click().run()
     return app
+
+
+@pytest.fixture(scope="session")
+def modelled_db_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("modelled") / "app.db"
+    with Store(path) as store:
+        import_cohort(store, CohortConfig(patients=16, image_size=32))
+        store.jobs.submit("train", train_params())
+    Worker(
+        WorkerConfig(
+            db_path=str(path),
+            device="cpu",
+            exit_when_idle=True,
+            auto_triggers=False,
+            report_every_seconds=0,
+        )
+    ).run()
+    return path
+
+
+@pytest.fixture
+def modelled_db(modelled_db_template, tmp_path, monkeypatch):
+    """A private copy per test (database through the backup API, and the media)."""
+    import shutil
+
+    copy = tmp_path / "app.db"
+    with Store(modelled_db_template) as template:
+        template.backup_to(copy)
+    shutil.copytree(modelled_db_template.parent / "media", tmp_path / "media")
+    monkeypatch.setenv("SEVERITY_DB", str(copy))
+    return copy

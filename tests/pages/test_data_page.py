@@ -43,3 +43,12 @@ def test_import_from_a_server_folder_shows_the_report(tmp_path, monkeypatch, mak
     assert app.success[0].value == "1 imported, 0 duplicate, 1 rejected"
     with Store(tmp_path / "app.db") as store:
         assert store.images.count() == 1
+
+
+def test_export_tab_offers_csv_parquet_and_a_backup(seeded_db):
+    app = AppTest.from_file(str(PAGES / "data.py"), default_timeout=30).run()
+    assert not app.exception
+    app.button(key="prepare_backup").click().run()
+    assert not app.exception
+    kinds = {d.proto.label for d in app.get("download_button")}
+    assert {"Judgments as CSV", "Judgments as Parquet", "Download backup (SQLite)"} <= kinds

@@ -1,0 +1,42 @@
+from core.store import Store
+from tests.pages.conftest import page
+
+
+def test_queue_a_training_job_from_the_form(seeded_db):
+    app = page("training").run()
+    assert not app.exception
+    app.selectbox[0].set_value("semise")
+    app.number_input[0].set_value(2.0)
+    app.button[0].click().run()  # the form's submit button
+    with Store(seeded_db) as store:
+        (job,) = store.jobs.list()
+        assert job["kind"] == "train" and job["params"]["config"]["method"] == "semise"
+        assert job["params"]["config"]["epochs"] == 2.0
+
+
+def test_cancel_a_queued_job_and_change_the_retrain_setting(seeded_db):
+    with Store(seeded_db) as store:
+        job = store.jobs.submit("train")
+    app = page("training").run()
+    app.button(key=f"cancel_{job}").click().run()
+    app.number_input[1].set_value(20).run()
+    with Store(seeded_db) as store:
+        assert store.jobs.get(job)["status"] == "cancelled"
+        assert store.settings.get("auto_retrain_every") == 20
+
+
+def test_versions_are_listed_and_can_be_rolled_back(modelled_db):
+    with Store(modelled_db) as store:
+        first = store.models.active()
+        second = store.models.create("conpro", first["config"])
+        store.models.finish(second["id"], first["checkpoint_path"], {"val_macro_f1": 0.1})
+    app = page("training").run()
+    assert not app.exception
+    assert list(app.dataframe[0].value["version"]) == [2, 1]
+    app.selectbox[0].set_value(next(o for o in app.selectbox[0].options if o.startswith("v2")))
+    next(b for b in app.button if b.label == "Activate").click().run()
+    with Store(modelled_db) as store:
+        assert store.models.active()["version"] == 2
+        assert store.models.get(first["id"])["status"] == "retired"
+        store.models.activate(first["id"])  # and back again
+        assert store.models.active()["version"] == 1

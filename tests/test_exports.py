@@ -1,0 +1,31 @@
+import io
+import sqlite3
+
+import pandas as pd
+
+from core.exports import database_backup, judgments_csv, judgments_parquet
+from core.store import Answer, NewImage, Store
+
+
+def test_exports_hold_every_row_with_rater_sides_and_outcome(file_store, tmp_path):
+    dataset = file_store.datasets.ensure("d")
+    a, b = (
+        file_store.images.add(NewImage(dataset, f"h{i}", "x.png", 4, 4, "train"))[0]
+        for i in range(2)
+    )
+    rater = file_store.raters.ensure("Dr Chen")
+    file_store.judgments.append(Answer(a, b, "left", rater, response_ms=900))
+    file_store.judgments.undo_last(rater)
+    for frame in (
+        pd.read_csv(io.BytesIO(judgments_csv(file_store))),
+        pd.read_parquet(io.BytesIO(judgments_parquet(file_store))),
+    ):
+        assert list(frame["outcome"]) == ["left", "undone"]
+        assert list(frame["rater"]) == ["Dr Chen", "Dr Chen"]
+        assert frame.loc[0, "left_image_id"] == a and frame.loc[1, "supersedes"] == 1
+    backup = tmp_path / "copy.db"
+    backup.write_bytes(database_backup(file_store))
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM judgments").fetchone()[0] == 2
+    with Store(backup) as restored:
+        assert restored.images.count() == 2
