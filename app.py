@@ -4,13 +4,18 @@ import streamlit as st
 
 st.set_page_config(page_title="Severity Studio", page_icon=":material/visibility:", layout="wide")
 
-navigation = st.navigation(
-    [
-        st.Page("pages/data.py", title="Data", icon=":material/folder_open:", default=True),
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-        st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
-        st.Page("pages/patients.py", title="Patients", icon=":material/timeline:"),
-        st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
-    ]
-)
+PAGES = [
+    st.Page("pages/data.py", title="Data", icon=":material/folder_open:", default=True),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
+    st.Page("pages/patients.py", title="Patients", icon=":material/timeline:"),
+    st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
+]
+
+navigation = st.navigation(PAGES, position="hidden")
+with st.sidebar:
+    st.markdown("### Severity Studio")
+    for page in PAGES:
+        st.page_link(page)
+    st.divider()
 navigation.run()

@@ -11,13 +11,26 @@ from PIL import Image, ImageEnhance
 
 from core.paths import resolve_db_path
 from core.store import Store
-from core.worker.runner import worker_status
+from core.worker.status import worker_status
 
 
 def open_store() -> Store:
     """A fresh connection for this rerun: Streamlit sessions run in their own threads
     and SQLite connections must not be shared between them."""
+    _run_through_app_navigation()
     return Store(resolve_db_path())
+
+
+def _run_through_app_navigation() -> None:
+    """Streamlit starts in its legacy multipage mode when a ``pages/`` folder exists, and
+    a fresh server's deep link (say /compare) then runs this page without ``app.py``
+    (no navigation, no page config) until some session calls ``st.navigation``. Leave
+    that mode and rerun, so that every page is always served through ``app.py``."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def worker_banner(store: Store) -> None:

@@ -20,8 +20,7 @@ from core.store import Store, StoreBusy
 
 from .autoretrain import maybe_queue_first_model, maybe_queue_retrain
 from .handlers import HANDLERS, JobCancelled, Reporter
-
-HEARTBEAT_KEY = "worker_heartbeat"
+from .status import HEARTBEAT_KEY, worker_status  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -100,23 +99,3 @@ class Worker:
 
     def _stop(self, *_: object) -> None:
         self._stopping = True
-
-
-def worker_status(store: Store, fresh_within_seconds: float = 30.0) -> dict | None:
-    """The latest heartbeat, if it is recent enough to trust; None otherwise."""
-    now = datetime.now(UTC)
-    beat = store.settings.get(HEARTBEAT_KEY)
-    if beat:
-        age = (now - datetime.fromisoformat(beat["at"])).total_seconds()
-        if age <= fresh_within_seconds:
-            return {**beat, "age_seconds": age}
-    for job in store.jobs.list(statuses=("running",)):  # busy on a long job
-        age = (now - datetime.fromisoformat(job["heartbeat_at"])).total_seconds()
-        if age <= fresh_within_seconds:
-            return {
-                "worker": job["worker_id"],
-                "at": job["heartbeat_at"],
-                "age_seconds": age,
-                "device": (beat or {}).get("device", "?"),
-            }
-    return None

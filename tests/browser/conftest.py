@@ -13,6 +13,8 @@ from core.demo import import_cohort
 from core.paths import PROJECT_ROOT
 from core.store import Store
 from core.synthetic import CohortConfig
+from core.worker.runner import Worker, WorkerConfig
+from tests.worker.conftest import train_params
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,7 +37,17 @@ def _free_port() -> int:
 def app_server(tmp_path_factory):
     db = tmp_path_factory.mktemp("browser") / "app.db"
     with Store(db) as store:
-        import_cohort(store, CohortConfig(patients=6, image_size=48))
+        import_cohort(store, CohortConfig(patients=16, image_size=48))
+        store.jobs.submit("train", train_params())
+    Worker(
+        WorkerConfig(
+            db_path=str(db),
+            device="cpu",
+            exit_when_idle=True,
+            auto_triggers=False,
+            report_every_seconds=0,
+        )
+    ).run()
     port = _free_port()
     env = {**os.environ, "SEVERITY_DB": str(db)}
     process = subprocess.Popen(
@@ -92,3 +104,11 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     yield context.new_page()
     context.close()
+
+
+def wait_idle(page, timeout_ms: int = 30_000) -> None:
+    """Until Streamlit has finished running the script for the last interaction."""
+    page.wait_for_timeout(150)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        timeout=timeout_ms
+    )

@@ -11,7 +11,7 @@ def test_data_page_shows_the_cohort_in_a_real_browser(app_server, page):
     page.goto(url)
     page.get_by_role("heading", name="Data").wait_for(timeout=30_000)
     page.locator("[data-testid='stImage'] img").nth(5).wait_for(timeout=30_000)
-    assert "6 patients" in page.locator("[data-testid='stCaptionContainer']").first.inner_text()
+    assert "16 patients" in page.locator("[data-testid='stCaptionContainer']").first.inner_text()
     assert page.locator("[data-testid='stImage'] img").count() >= 6
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "data.png"))
@@ -23,4 +23,4 @@ def test_navigation_reaches_every_page(app_server, page):
     page.get_by_role("heading", name="Data").wait_for(timeout=30_000)
     for title in ("Compare", "Latent space", "Patients", "Training"):
         page.get_by_role("link", name=title).click()
-        page.get_by_role("heading", name=title).wait_for(timeout=30_000)
+        page.get_by_role("heading", name=title, exact=True).wait_for(timeout=30_000)

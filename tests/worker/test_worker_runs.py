@@ -8,7 +8,8 @@ import threading
 import time
 
 from core.store import Store
-from core.worker.runner import Worker, WorkerConfig, worker_status
+from core.worker.runner import Worker, WorkerConfig
+from core.worker.status import worker_status
 from tests.worker.conftest import add_judgments, train_params
 
 

@@ -1,0 +1,103 @@
+"""The clinician's main flow in a real browser, driven by the keyboard."""
+
+import re
+import time
+
+import pytest
+
+from core.paths import PROJECT_ROOT
+from core.store import Store
+from tests.browser.conftest import wait_idle
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+KEYS = {"left": "ArrowLeft", "right": "ArrowRight", "equal": "e", "skip": "s", "undo": "u"}
+# ten answers using every outcome, with one undo in the middle
+SCRIPT = [
+    "left",
+    "right",
+    "equal",
+    "skip",
+    "left",
+    "undo",
+    "right",
+    "left",
+    "equal",
+    "right",
+    "skip",
+]
+
+
+def row_count(db) -> int:
+    with Store(db) as store:
+        return store.one("SELECT COUNT(*) AS n FROM judgments")["n"]
+
+
+def shown_pair(page) -> tuple[int, int]:
+    captions = page.locator("[data-testid='stCaptionContainer']").filter(
+        has_text=re.compile(r"^#\d+ ·")
+    )
+    captions.nth(1).wait_for(timeout=30_000)
+    left, right = (int(re.match(r"#(\d+)", captions.nth(i).inner_text()).group(1)) for i in (0, 1))
+    return left, right
+
+
+def test_sign_in_and_judge_ten_pairs_with_the_keyboard(app_server, page):
+    url, db = app_server
+    page.goto(f"{url}/compare")
+    page.get_by_label("Your name").fill("Dr Playwright")
+    page.get_by_role("button", name="Sign in").click()
+    wait_idle(page)
+    page.get_by_text("Show dates and details").click()  # reveals image ids to the test
+    wait_idle(page)
+    page.get_by_role("heading", name="Compare").click()  # keys must not go to the toggle
+    expected = []
+    for action in SCRIPT:
+        before = row_count(db)
+        left, right = shown_pair(page)
+        page.keyboard.press(KEYS[action])
+        deadline = time.monotonic() + 20
+        while row_count(db) == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        wait_idle(page)
+        if action == "undo":
+            expected.append(("undone", expected[-1][1], expected[-1][2]))
+        else:
+            expected.append((action, left, right))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "compare.png"))
+    with Store(db) as store:
+        stored = store.all(
+            "SELECT j.outcome, j.left_image_id, j.right_image_id, r.name, "
+            "j.supersedes FROM judgments j JOIN raters r ON r.id = j.rater_id "
+            "WHERE r.name = 'Dr Playwright' ORDER BY j.id"
+        )
+    assert [(r["outcome"], r["left_image_id"], r["right_image_id"]) for r in stored] == expected
+    assert {r["name"] for r in stored} == {"Dr Playwright"}
+    assert sum(r["outcome"] in ("left", "right", "equal", "skip") for r in stored) == 10
+    undo = SCRIPT.index("undo")
+    assert stored[undo]["supersedes"] is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "heading", "name"),
+    [
+        ("latent", "Latent space", "latent"),
+        ("patients", "Patients", "patients"),
+        ("training", "Training", "training"),
+    ],
+)
+def test_chart_pages_render_in_the_browser(app_server, page, path, heading, name):
+    url, _ = app_server
+    page.goto(f"{url}/{path}")
+    page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=30_000)
+    wait_idle(page)
+    if path == "patients":
+        page.get_by_role("tab", name="One patient").click()
+        wait_idle(page)
+    if path != "training":
+        chart = page.locator(".js-plotly-plot:visible").first
+        chart.wait_for(timeout=30_000)
+        assert chart.locator(".main-svg").count() >= 1  # plotly drew into the page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
