@@ -34,13 +34,24 @@ def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Modu
 
 
 def to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    if device.type == "cuda":
-        return (
-            images.pin_memory()
-            .to(device, non_blocking=True)
-            .contiguous(memory_format=torch.channels_last)
-        )
-    return images
+    if device.type != "cuda":
+        return images
+    if not images.is_cuda:
+        images = images.to(device, non_blocking=images.is_pinned())
+    return images.contiguous(memory_format=torch.channels_last)
+
+
+def place_dataset(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Where the training images live during training. On a GPU, a data set that fits
+    comfortably (under a quarter of free memory) is moved there once, so batches are
+    gathered on the device and the input pipeline cannot starve it; a larger one stays
+    in pinned host memory and is copied batch by batch without blocking."""
+    if device.type != "cuda":
+        return images
+    free, _ = torch.cuda.mem_get_info(device)
+    if images.element_size() * images.nelement() < free / 4:
+        return images.to(device)
+    return images.pin_memory()
 
 
 def seed_everything(seed: int) -> None:

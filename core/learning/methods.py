@@ -41,7 +41,8 @@ class StepContext:
     def batch(self, index: np.ndarray) -> torch.Tensor:
         from .device import to_device
 
-        return to_device(self.images[torch.as_tensor(index, dtype=torch.long)], self.device)
+        pick = torch.as_tensor(index, dtype=torch.long, device=self.images.device)
+        return to_device(self.images[pick], self.device)
 
     def normals(self) -> torch.Tensor:
         normal = np.flatnonzero(self.grades == 0)

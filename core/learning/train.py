@@ -12,7 +12,7 @@ import torch
 
 from .config import TrainConfig
 from .data import ImageSet
-from .device import autocast, prepare_model, resolve_device, seed_everything
+from .device import autocast, place_dataset, prepare_model, resolve_device, seed_everything
 from .encoders import EncoderConfig, SeverityNet
 from .methods import Method, StepContext, get_method
 from .pairs import PreferencePairs, combine, grade_preference_pairs, judgment_pairs
@@ -59,7 +59,7 @@ def train(
     device = resolve_device(config.device)
     net = prepare_model(build_net(config), device)
     context = StepContext(
-        images=train_set.images,
+        images=place_dataset(train_set.images, device),
         grades=train_set.grades,
         health=train_set.health,
         preference_pairs=_preferences(config, method, train_set, judgments),

@@ -1,0 +1,123 @@
+"""Server time on the Compare page from an answer to the next pair being ready, with
+100,000 images and 100,000 judgments in the store.
+
+Measured per answer, exactly the calls the page makes: store the answer (append-only,
+with its double-submit token), draw the next pair from the cached candidate ids
+(skipping pairs this rater already answered), randomise the sides, fetch both image rows
+and prepare both display images (decode, zoom, contrast, resize). Streamlit's own
+rendering and the browser are not included.
+
+    .venv/bin/python benchmarks/compare_latency.py [--images 100000] [--judgments 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from core.imaging import save_pixels
+from core.store import Answer, NewImage, Store
+from core.strategies import STRATEGIES, Scope, candidates_for, present
+from pages.common import display_image
+
+
+def seed(store: Store, images: int, judgments: int) -> None:
+    rng = np.random.default_rng(0)
+    pixel_files = [
+        save_pixels(store.media_root, rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))[0]
+        for _ in range(16)
+    ]
+    dataset = store.datasets.ensure("bench")
+    with store.transaction():
+        for i in range(images):
+            store.images.add(
+                NewImage(dataset, f"bench-{i}", pixel_files[i % 16], 64, 64, "train", grade=i % 5)
+            )
+    raters = [store.raters.ensure(f"rater {r}") for r in range(50)]
+    draw = random.Random(1)
+    with store.transaction():
+        made = 0
+        while made < judgments:
+            a, b = draw.sample(range(1, images + 1), 2)
+            try:
+                store.judgments.append(
+                    Answer(
+                        a,
+                        b,
+                        draw.choice(["left", "right", "equal"]),
+                        raters[made % 50],
+                        response_ms=1500,
+                    )
+                )
+            except Exception:  # the rare repeated pair
+                continue
+            made += 1
+
+
+def measure(store: Store, answers: int) -> list[float]:
+    rater = store.raters.ensure("rater 0")  # already has about 2,000 answers
+    scope = Scope(dataset_id=store.datasets.by_name("bench")["id"])
+    candidates = candidates_for(store, scope)  # the page caches this (st.cache_data)
+    strategy, rng = STRATEGIES["random"], random.Random(2)
+    pair = present(strategy.next_pair(candidates, lambda a, b: False, rng), rng)
+    timings = []
+    for _ in range(answers):
+        started = time.perf_counter()
+        store.judgments.append(
+            Answer(
+                pair[0],
+                pair[1],
+                "left",
+                rater,
+                response_ms=900,
+                strategy="random",
+                request_token=uuid.uuid4().hex,
+            )
+        )
+        chosen = strategy.next_pair(
+            candidates, lambda a, b: store.judgments.has_standing(rater, a, b), rng
+        )
+        pair = present(chosen, rng)
+        for image_id in pair:
+            row = store.images.get(image_id)
+            display_image(store.media_path(row["pixel_path"]), zoom=1.5, contrast=1.2)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=100_000)
+    parser.add_argument("--judgments", type=int, default=100_000)
+    parser.add_argument("--answers", type=int, default=500)
+    parser.add_argument("--out", default="docs/bench/compare_latency.json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "bench.db") as store:
+        started = time.perf_counter()
+        seed(store, args.images, args.judgments)
+        seeded = time.perf_counter() - started
+        timings = sorted(measure(store, args.answers))
+    result = {
+        "images": args.images,
+        "judgments": args.judgments,
+        "answers": args.answers,
+        "seed_seconds": round(seeded, 1),
+        "median_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 2),
+        "max_ms": round(timings[-1], 2),
+    }
+    print(json.dumps(result, indent=2))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
