@@ -9,11 +9,8 @@ import urllib.request
 
 import pytest
 
-from core.demo import import_cohort
 from core.paths import PROJECT_ROOT
-from core.store import Store
-from core.synthetic import CohortConfig
-from core.worker.runner import Worker, WorkerConfig
+from tests.helpers import modelled_cohort
 from tests.worker.conftest import train_params
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,19 +32,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
-    db = tmp_path_factory.mktemp("browser") / "app.db"
-    with Store(db) as store:
-        import_cohort(store, CohortConfig(patients=16, image_size=48))
-        store.jobs.submit("train", train_params())
-    Worker(
-        WorkerConfig(
-            db_path=str(db),
-            device="cpu",
-            exit_when_idle=True,
-            auto_triggers=False,
-            report_every_seconds=0,
-        )
-    ).run()
+    db = modelled_cohort(tmp_path_factory.mktemp("browser") / "app.db", 48, train_params())
     port = _free_port()
     env = {**os.environ, "SEVERITY_DB": str(db)}
     process = subprocess.Popen(

@@ -5,7 +5,7 @@ from core.demo import import_cohort
 from core.paths import PROJECT_ROOT
 from core.store import Store
 from core.synthetic import CohortConfig
-from core.worker.runner import Worker, WorkerConfig
+from tests.helpers import modelled_cohort
 from tests.worker.conftest import train_params
 
 PAGES = PROJECT_ROOT / "pages"
@@ -33,20 +33,7 @@ def sign_in(app: AppTest, name: str = "Dr Amara") -> AppTest:
 
 @pytest.fixture(scope="session")
 def modelled_db_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("modelled") / "app.db"
-    with Store(path) as store:
-        import_cohort(store, CohortConfig(patients=16, image_size=32))
-        store.jobs.submit("train", train_params())
-    Worker(
-        WorkerConfig(
-            db_path=str(path),
-            device="cpu",
-            exit_when_idle=True,
-            auto_triggers=False,
-            report_every_seconds=0,
-        )
-    ).run()
-    return path
+    return modelled_cohort(tmp_path_factory.mktemp("modelled") / "app.db", 32, train_params())
 
 
 @pytest.fixture

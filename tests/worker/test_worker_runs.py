@@ -8,28 +8,16 @@ import threading
 import time
 
 from core.store import Store
-from core.worker.runner import Worker, WorkerConfig
 from core.worker.status import worker_status
+from tests.helpers import run_worker_until_idle
 from tests.worker.conftest import add_judgments, train_params
-
-
-def run_until_idle(path, **overrides):
-    config = WorkerConfig(
-        db_path=str(path),
-        device="cpu",
-        exit_when_idle=True,
-        auto_triggers=False,
-        report_every_seconds=0,
-        **overrides,
-    )
-    Worker(config).run()
 
 
 def test_train_then_embed_then_project(cohort_db):
     with Store(cohort_db) as store:
         judged = add_judgments(store, 12)
         store.jobs.submit("train", train_params())
-    run_until_idle(cohort_db)
+    run_worker_until_idle(cohort_db)
     with Store(cohort_db) as store:
         jobs = {j["kind"]: j for j in store.jobs.list()}
         assert {k: j["status"] for k, j in jobs.items()} == {
@@ -59,11 +47,11 @@ def test_a_worse_second_model_stays_a_candidate(cohort_db, monkeypatch):
 
     with Store(cohort_db) as store:
         store.jobs.submit("train", train_params())
-    run_until_idle(cohort_db)
+    run_worker_until_idle(cohort_db)
     monkeypatch.setattr(handlers, "should_activate", lambda new, old: False)
     with Store(cohort_db) as store:
         store.jobs.submit("train", train_params(seed=3))
-    run_until_idle(cohort_db)
+    run_worker_until_idle(cohort_db)
     with Store(cohort_db) as store:
         versions = {m["version"]: (m["status"], m["active"]) for m in store.models.list()}
         assert versions == {1: ("active", 1), 2: ("candidate", 0)}
@@ -74,7 +62,7 @@ def test_a_worse_second_model_stays_a_candidate(cohort_db, monkeypatch):
 def test_cancel_stops_a_running_training(cohort_db):
     with Store(cohort_db) as store:
         job_id = store.jobs.submit("train", train_params(pairs_per_phase=4000))
-    thread = threading.Thread(target=run_until_idle, args=(cohort_db,))
+    thread = threading.Thread(target=run_worker_until_idle, args=(cohort_db,))
     thread.start()
     with Store(cohort_db) as store:
         deadline = time.monotonic() + 120
@@ -113,7 +101,7 @@ def _worker_process(db, stale_after):
 def test_kill_9_during_training_loses_nothing_and_the_job_is_requeued(cohort_db):
     with Store(cohort_db) as store:
         store.jobs.submit("train", train_params())
-    run_until_idle(cohort_db)  # version 1, active
+    run_worker_until_idle(cohort_db)  # version 1, active
     with Store(cohort_db) as store:
         judged = add_judgments(store, 15)
         job_id = store.jobs.submit("train", train_params(pairs_per_phase=1200, seed=5))
