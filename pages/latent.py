@@ -70,6 +70,7 @@ plot_args = dict(
         "y": False,
     },
     color_continuous_scale="Inferno" if colour == "severity" else None,
+    category_orders={"grade": sorted(points["grade"].unique())},
 )
 if dims == 3:
     figure = px.scatter_3d(points, x="x", y="y", z="z", **plot_args)
