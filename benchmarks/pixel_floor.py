@@ -22,12 +22,14 @@ def main() -> None:
     train, _val, test, test_source = load_benchmark_data(str(RETINAMNIST_NPZ), None, 28)
     results = {"test": test_source}
     for weighting in (None, "balanced"):
-        model = make_pipeline(StandardScaler(), LogisticRegression(
-            max_iter=2000, C=0.01, class_weight=weighting))
+        model = make_pipeline(
+            StandardScaler(), LogisticRegression(max_iter=2000, C=0.01, class_weight=weighting)
+        )
         model.fit(train.images.flatten(1).numpy(), train.grades)
         predicted = model.predict(test.images.flatten(1).numpy())
         results[f"class_weight={weighting}"] = {
-            k: round(v, 3) for k, v in classification_metrics(test.grades, predicted).items()}
+            k: round(v, 3) for k, v in classification_metrics(test.grades, predicted).items()
+        }
     print(json.dumps(results, indent=2))
     out = Path("docs/bench/pixel_floor.json")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,8 @@ agreement with held-out judgments.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
@@ -32,6 +34,26 @@ def class_weights(train_labels: np.ndarray, classes: int) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
+@dataclass
+class Probe:
+    """A fitted MLP probe with the feature normalisation it was trained with."""
+
+    head: nn.Module
+    mean: np.ndarray
+    std: np.ndarray
+    val_macro_f1: float  # the model-selection figure
+
+    def _inputs(self, features: np.ndarray) -> torch.Tensor:
+        return torch.tensor((features - self.mean) / self.std, dtype=torch.float32)
+
+    @torch.no_grad()
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        return torch.softmax(self.head(self._inputs(features)), dim=1).numpy()
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.probabilities(features).argmax(1)
+
+
 def train_probe(
     train_x: np.ndarray,
     train_y: np.ndarray,
@@ -39,42 +61,31 @@ def train_probe(
     val_y: np.ndarray,
     epochs: int,
     seed: int,
-) -> nn.Module:
-    """Fit the MLP probe; return it at the epoch of best validation macro-F1."""
+) -> Probe:
+    """Fit the MLP probe; keep it at the epoch of best validation macro-F1."""
     torch.manual_seed(seed)
     classes = int(max(train_y.max(), val_y.max())) + 1
     mean, std = train_x.mean(0), train_x.std(0) + 1e-6
-    x = torch.tensor((train_x - mean) / std, dtype=torch.float32)
-    y = torch.tensor(train_y, dtype=torch.long)
-    vx = torch.tensor((val_x - mean) / std, dtype=torch.float32)
-    head = probe_head(x.shape[1], classes)
+    probe = Probe(probe_head(train_x.shape[1], classes), mean, std, -1.0)
+    x, y = probe._inputs(train_x), torch.tensor(train_y, dtype=torch.long)
     loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_y, classes))
-    optimizer = torch.optim.Adam(head.parameters(), lr=1e-3, weight_decay=1e-4)
+    optimizer = torch.optim.Adam(probe.head.parameters(), lr=1e-3, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(seed)
-    best_f1, best_state = -1.0, None
+    best_state: dict[str, torch.Tensor] = {}
     for _ in range(epochs):
-        head.train()
+        probe.head.train()
         for batch in torch.randperm(len(x), generator=generator).split(64):
             optimizer.zero_grad()
-            loss_fn(head(x[batch]), y[batch]).backward()
+            loss_fn(probe.head(x[batch]), y[batch]).backward()
             optimizer.step()
-        head.eval()
-        with torch.no_grad():
-            f1 = classification_metrics(val_y, head(vx).argmax(1).numpy())["macro_f1"]
-        if f1 > best_f1:
-            best_f1, best_state = f1, {k: v.clone() for k, v in head.state_dict().items()}
-    head.load_state_dict(best_state)
-    head.eval()
-    head.normalisation = (mean, std)  # type: ignore[attr-defined]
-    head.val_macro_f1 = best_f1  # type: ignore[attr-defined]
-    return head
-
-
-def probe_predict(head: nn.Module, features: np.ndarray) -> np.ndarray:
-    mean, std = head.normalisation  # type: ignore[attr-defined]
-    with torch.no_grad():
-        x = torch.tensor((features - mean) / std, dtype=torch.float32)
-        return head(x).argmax(1).numpy()
+        probe.head.eval()
+        f1 = classification_metrics(val_y, probe.predict(val_x))["macro_f1"]
+        if f1 > probe.val_macro_f1:
+            probe.val_macro_f1 = f1
+            best_state = {k: v.clone() for k, v in probe.head.state_dict().items()}
+    probe.head.load_state_dict(best_state)
+    probe.head.eval()
+    return probe
 
 
 def evaluate(
@@ -90,7 +101,7 @@ def evaluate(
         name: space_vectors(net, s.images, "features").numpy()
         for name, s in (("train", train), ("val", val), ("test", test))
     }
-    head = train_probe(
+    probe = train_probe(
         features["train"],
         train.grades,
         features["val"],
@@ -98,8 +109,8 @@ def evaluate(
         result.config.probe_epochs,
         result.config.seed,
     )
-    metrics = classification_metrics(test.grades, probe_predict(head, features["test"]))
-    metrics["val_macro_f1"] = float(head.val_macro_f1)  # type: ignore[attr-defined]
+    metrics = classification_metrics(test.grades, probe.predict(features["test"]))
+    metrics["val_macro_f1"] = float(probe.val_macro_f1)
     scores = severity_scores(net, test.images, result.method.score_space, result.anchor)
     metrics["tau"] = severity_tau(scores, test.grades)
     if held_out_judgments:

@@ -4,10 +4,9 @@ stay the same or deteriorate? A 3-way probe on the pair's embeddings, split by p
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .data import ImageSet
-from .evaluate import probe_predict, train_probe
+from .evaluate import train_probe
 from .metrics import classification_metrics
 from .scoring import space_vectors
 
@@ -52,22 +51,13 @@ def evaluate_trend(
         earlier, later = visit_pairs(part)
         features[name] = pair_features(trend_vectors(net, part), earlier, later)
         labels[name] = trend_labels(part.health, earlier, later)
-    head = train_probe(
+    probe = train_probe(
         features["train"], labels["train"], features["val"], labels["val"], epochs, seed
     )
-    predicted = probe_predict(head, features["test"])
+    predicted = probe.predict(features["test"])
     metrics = classification_metrics(labels["test"], predicted)
     return {
         "trend_macro_f1": metrics["macro_f1"],
         "trend_accuracy": metrics["accuracy"],
         "trend_pairs_test": float(len(predicted)),
     }
-
-
-@torch.no_grad()
-def trend_probabilities(
-    head, vectors: np.ndarray, earlier: np.ndarray, later: np.ndarray
-) -> np.ndarray:
-    mean, std = head.normalisation
-    x = torch.tensor((pair_features(vectors, earlier, later) - mean) / std, dtype=torch.float32)
-    return torch.softmax(head(x), dim=1).numpy()

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from core.learning.checkpoint import load_checkpoint
 from core.learning.config import TrainConfig
@@ -15,7 +14,7 @@ from core.learning.data import ImageSet, image_set_from_rows
 from core.learning.evaluate import train_probe
 from core.learning.from_store import train_from_store
 from core.learning.scoring import severity_scores, space_vectors
-from core.learning.trend import pair_features, trend_labels, trend_probabilities, visit_pairs
+from core.learning.trend import pair_features, trend_labels, visit_pairs
 from core.projection import project
 from core.store import Store
 
@@ -155,9 +154,8 @@ def _trend_calls(net, images: ImageSet, rows: list[dict], seed: int) -> list[tup
     val = split[earlier] == "val"
     if len(np.unique(labels[train])) < 2 or not val.any():
         return []
-    head = train_probe(features[train], labels[train], features[val], labels[val], 40, seed)
-    with torch.no_grad():
-        probabilities = trend_probabilities(head, vectors, earlier, later)
+    probe = train_probe(features[train], labels[train], features[val], labels[val], 40, seed)
+    probabilities = probe.probabilities(features)
     return [
         (int(images.image_ids[a]), int(images.image_ids[b]), *map(float, p))
         for a, b, p in zip(earlier, later, probabilities, strict=True)
