@@ -86,3 +86,21 @@ def test_a_version_records_the_job_that_trains_it(store):
     assert model["job_id"] == job and model["trained_through_judgment_id"] == 3
     assert store.models.fail_unfinished_of_job(job) == 1
     assert store.models.get(model["id"])["status"] == "failed"
+
+
+def test_a_busy_database_gives_a_clear_error_and_writes_nothing(tmp_path, monkeypatch):
+    import core.store.database as database
+    from core.store import StoreBusy
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.2)
+    path = tmp_path / "app.db"
+    with Store(path) as store:
+        blocker = sqlite3.connect(path)
+        blocker.execute("BEGIN IMMEDIATE")  # the worker, mid-write
+        with pytest.raises(StoreBusy, match="busy.*Nothing was lost"):
+            store.raters.ensure("Dr Busy")
+        blocker.rollback()
+        blocker.close()
+        assert store.raters.list() == []
+        store.raters.ensure("Dr Busy")  # once the worker is done, it goes through
+        assert [r["name"] for r in store.raters.list()] == ["Dr Busy"]

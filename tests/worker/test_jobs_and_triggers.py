@@ -94,3 +94,20 @@ def test_activation_rule_uses_the_validation_figures():
         {"val_macro_f1": 0.5, "val_tau": 0.5, "val_judgment_agreement": 0.0}, active
     )
     assert should_activate({"val_macro_f1": 0.1}, None)  # nothing active yet
+
+
+def test_import_jobs_run_off_the_ui_thread_and_report_per_file(tmp_path, make_png):
+    from tests.helpers import run_worker_until_idle
+
+    make_png(tmp_path / "in" / "a.png", seed=1)
+    (tmp_path / "in" / "broken.png").write_bytes(b"")
+    db = tmp_path / "app.db"
+    with Store(db) as store:
+        job = store.jobs.submit("import", {"src": str(tmp_path / "in"), "dataset": "clinic"})
+    run_worker_until_idle(db)
+    with Store(db) as store:
+        done = store.jobs.get(job)
+        assert done["status"] == "done"
+        assert done["result"]["counts"] == {"imported": 1, "duplicate": 0, "rejected": 1}
+        assert done["result"]["rejected"][0]["file"] == "broken.png"
+        assert store.images.count() == 1
