@@ -123,17 +123,6 @@ class Judgments:
         """Whether this rater has a standing answer (skips included) for the pair."""
         return self._standing_for_pair(rater_id, a, b) is not None
 
-    def judged_pairs(self, rater_id: int) -> set[tuple[int, int]]:
-        """Unordered pairs (low id, high id) this rater has a standing answer for."""
-        rows = self._store.all(
-            """SELECT MIN(left_image_id, right_image_id) AS a,
-                      MAX(left_image_id, right_image_id) AS b
-               FROM judgments j WHERE rater_id = ? AND outcome != 'undone'
-                 AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = j.id)""",
-            [rater_id],
-        )
-        return {(r["a"], r["b"]) for r in rows}
-
     def progress(self, rater_id: int, session_since: str | None = None) -> dict[str, int]:
         """Standing answers by this rater: today (UTC), in total, and since ``session_since``."""
         base = """SELECT COUNT(*) AS n FROM judgments j WHERE rater_id = ?

@@ -72,7 +72,8 @@ def test_skips_are_kept_but_not_training_data(pair):
     store.judgments.append(Answer(a, b, "skip", rater))
     store.judgments.append(Answer(a, c, "right", rater))
     assert [j["outcome"] for j in store.judgments.effective()] == ["right"]
-    assert store.judgments.judged_pairs(rater) == {(a, b), (a, c)}
+    assert store.judgments.has_standing(rater, a, b) and store.judgments.has_standing(rater, c, a)
+    assert not store.judgments.has_standing(rater, b, c)
 
 
 @pytest.mark.parametrize("outcome", ["left more", "undone", ""])
