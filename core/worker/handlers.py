@@ -81,7 +81,14 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> di
     report(0.05, "loading images", f"{len(rows)} images", force=True)
     images = image_set_from_rows(store, rows, config.image_size)
     report.check(0.3, "embedding")
-    vectors = space_vectors(net, images.images, space).numpy()
+    # the latent map uses the method's score space; trend calls use u (the contrastive
+    # space, as in LEARNER), which is the same space for the contrastive methods
+    contrastive = space_vectors(net, images.images, "contrastive").numpy()
+    vectors = (
+        contrastive
+        if space in ("contrastive", "regression")
+        else (space_vectors(net, images.images, space).numpy())
+    )
     report.check(0.6, "scoring", "test-time augmentation for the uncertainty band")
     views = [
         images.images,
@@ -93,14 +100,12 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> di
     store.models.save_embeddings(
         model["id"],
         images.image_ids.tolist(),
-        vectors
-        if space != "regression"
-        else space_vectors(net, images.images, "contrastive").numpy(),
+        vectors,
         scores[0],
         scores.std(0),
     )
     report.check(0.85, "trend calls")
-    trends = _trend_calls(net, images, rows, config.seed)
+    trends = _trend_calls(contrastive, images, rows, config.seed)
     store.models.save_trends(model["id"], trends)
     store.jobs.submit("project", {"model_id": model["id"]})
     return {"model_id": model["id"], "images": len(rows), "trend_pairs": len(trends)}
@@ -139,12 +144,11 @@ def handle_import(store: Store, job: dict, report: Reporter, context: dict) -> d
     }
 
 
-def _trend_calls(net, images: ImageSet, rows: list[dict], seed: int) -> list[tuple]:
+def _trend_calls(vectors: np.ndarray, images: ImageSet, rows: list[dict], seed: int) -> list[tuple]:
     """Train the 3-way trend probe on training-split patients, then call every
     consecutive pair of visits. Trends follow the health score, else the grade."""
     health = np.where(np.isfinite(images.health), images.health, images.grades / 4.0)
     split = np.array([r["split"] for r in rows])
-    vectors = space_vectors(net, images.images, "contrastive").numpy()
     earlier, later = visit_pairs(images)
     if len(earlier) < 10:
         return []

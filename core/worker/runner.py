@@ -20,7 +20,7 @@ from core.store import Store, StoreBusy
 
 from .autoretrain import maybe_queue_first_model, maybe_queue_retrain
 from .handlers import HANDLERS, JobCancelled, Reporter
-from .status import HEARTBEAT_KEY, worker_status  # noqa: F401  (re-exported)
+from .status import HEARTBEAT_KEY
 
 
 @dataclass(frozen=True)
