@@ -49,5 +49,5 @@ def judgment_agreement(
     ]
     if not decided:
         return float("nan")
-    hits = sum((sl > sr) == (o == "left") for sl, sr, o in decided)
-    return hits / len(decided)
+    hits = sum(bool(sl > sr) == (o == "left") for sl, sr, o in decided)
+    return float(hits / len(decided))

@@ -6,13 +6,16 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from core.plain import plain
+
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    """Every JSON column is written through the one plain-value converter."""
+    return json.dumps(plain(value), sort_keys=True)
 
 
 def decode_json_columns(row: dict | None, *columns: str) -> dict | None:
