@@ -25,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="seed the demo data (idempotent)")
     _add_db(demo)
 
+    check = commands.add_parser(
+        "check", help="check the database and every version's checkpoint; repair what it can"
+    )
+    check.add_argument("--no-repair", action="store_true", help="only report")
+    _add_db(check)
+
     from core.learning.commands import add_parsers as add_learning_parsers
     from core.worker.commands import add_parsers as add_worker_parsers
 
@@ -49,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _import(store, args)
             if args.command == "demo":
                 return _demo(store)
+            if args.command == "check":
+                return _check(store, repair=not args.no_repair)
     except (StoreError, FileNotFoundError, ManifestError, NpzFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -99,3 +107,13 @@ def _demo(store: Store) -> int:
     for name, report in seed_demo(store).items():
         print(f"{name}: {report.summary()}")
     return 0
+
+
+def _check(store: Store, repair: bool) -> int:
+    """Exit 0 when nothing needs a person's attention after the repairs, else 1."""
+    from core.health import check_store
+
+    findings = check_store(store, repair=repair)
+    for finding in findings:
+        print(f"{finding.state:<9} {finding.subject}: {finding.detail}")
+    return 1 if any(f.needs_attention for f in findings) else 0

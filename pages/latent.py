@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from core.worker.status import map_note
 from pages.common import open_store, thumbnail_array, worker_banner
 
 COLOUR_BY = {
@@ -21,6 +22,9 @@ RULER_STEPS = 10
 store = open_store()
 st.title("Latent space")
 worker_banner(store)
+note = map_note(store)
+if note:
+    st.warning(note, icon=":material/map:")
 
 models = [m for m in store.models.list() if store.models.available_projections(m["id"])]
 if not models:

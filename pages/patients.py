@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.worker.status import map_note
 from pages.common import open_store, thumbnail_array, worker_banner
 
 TRENDS = ("improved", "same", "deteriorated")
@@ -14,6 +15,9 @@ MARK = {"improved": ":green[improved]", "same": "same", "deteriorated": ":red[**
 store = open_store()
 st.title("Patients")
 worker_banner(store)
+note = map_note(store)
+if note:
+    st.warning(f"{note} Until then this page shows the active version.", icon=":material/map:")
 
 model = store.models.active()
 patients = [p for p in store.patients.list() if p["visits"] >= 1]

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.learning.methods import METHODS
 from core.worker.autoretrain import FIRST_MODEL, RETRAIN_EVERY_KEY, retrain_every
+from core.worker.status import retrain_blocker
 from pages.common import open_store, worker_banner
 
 SHOWN_METRICS = (
@@ -24,6 +25,9 @@ st.title("Training")
 worker_banner(store)
 
 st.subheader("Model versions")
+blocker = retrain_blocker(store)
+if blocker:
+    st.error(blocker, icon=":material/error:")
 models = store.models.list()
 if not models:
     st.info("No model yet. Start one below, or let the worker train the first one.")
@@ -35,8 +39,10 @@ else:
                 "method": m["method"],
                 "status": m["status"],
                 "active": bool(m["active"]),
+                "map": m["chain"],
+                "problem": m["error"] or "",
                 "created": m["created_at"][:19].replace("T", " "),
-                "judgments used": m["trained_through_judgment_id"],
+                "judgments trained on": m["metrics"].get("n_judgments_trained_on"),
                 **{k: m["metrics"].get(k) for k in SHOWN_METRICS},
             }
             for m in models
@@ -46,18 +52,19 @@ else:
     usable = {
         f"v{m['version']} · {m['method']} · {m['status']}": m
         for m in models
-        if m["status"] in ("candidate", "retired", "active")
+        if m["status"] in ("candidate", "retired", "active") and m["chain"] == "ready"
     }
     if usable:
         left, right = st.columns([3, 1])
         choice = usable[left.selectbox("Version to use", list(usable))]
         if right.button("Activate", disabled=bool(choice["active"]), width="stretch"):
             store.models.activate(choice["id"])
-            store.jobs.submit(
-                "embed", {"model_id": choice["id"]}
-            ) if not store.models.available_projections(choice["id"]) else None
             st.success(f"Version {choice['version']} is now active.")
             st.rerun()
+    st.caption(
+        "Only versions whose map is ready can be activated. A version whose map failed "
+        "shows why; retry its failed job below."
+    )
 
 st.subheader("Train a new version")
 with st.form("train"):
@@ -119,6 +126,11 @@ def live_jobs() -> None:
                     st.rerun(scope="fragment")
             else:
                 left.caption(label + (f" · {job['error']}" if job["error"] else ""))
+                if job["status"] in ("failed", "cancelled") and right.button(
+                    "Retry", key=f"retry_{job['id']}"
+                ):
+                    fresh.jobs.retry(job["id"])
+                    st.rerun(scope="fragment")
 
 
 live_jobs()

@@ -9,15 +9,10 @@ from core.worker.runner import Worker, WorkerConfig
 
 
 def run_worker_until_idle(path: Path, **overrides) -> None:
-    """A CPU worker in this process, without automatic triggers, until the queue is empty."""
-    config = WorkerConfig(
-        db_path=str(path),
-        device="cpu",
-        exit_when_idle=True,
-        auto_triggers=False,
-        report_every_seconds=0,
-        **overrides,
-    )
+    """A CPU worker in this process (by default without automatic triggers) until the
+    queue is empty."""
+    settings = {"auto_triggers": False, "report_every_seconds": 0, **overrides}
+    config = WorkerConfig(db_path=str(path), device="cpu", exit_when_idle=True, **settings)
     Worker(config).run()
 
 

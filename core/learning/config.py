@@ -29,6 +29,7 @@ class TrainConfig:
     learner_loss: str = "wcl"  # LEARNER pre-training: mse, cl (MSE + CL) or wcl (MSE + wCL)
     use_grade_pairs: bool = True  # preference pairs derived from grades
     use_judgments: bool = True  # preference pairs from expert judgments in the store
+    judgment_share: float = 0.5  # share of each preference batch drawn from judgments
     seed: int = 0
     device: str = "auto"  # auto, cpu or cuda
     probe_epochs: int = 60  # MLP probe epochs (model selection on validation macro-F1)

@@ -3,11 +3,11 @@ One function, used by ``python -m core train --db`` and by the background worker
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import torch
 
+from core.plain import finite_only
 from core.store import Store
 
 from .checkpoint import save_checkpoint
@@ -37,12 +37,16 @@ def train_from_store(
     model = store.models.create(config.method, settings, trained_through=high_water, job_id=job_id)
     try:
         result = train(config, splits["train"], judgments, progress)
-        metrics = evaluate_on_store(result, splits, judgments)
+        metrics = {
+            **evaluate_on_store(result, splits, judgments),
+            "n_judgments_standing": len(judgments),
+            "n_judgments_trained_on": result.judgments_used,
+        }
         path = Path(out_dir) / f"model-v{model['version']}.pt"
         save_checkpoint(path, result, metrics)
         store.models.finish(model["id"], str(path), metrics)
-    except BaseException:
-        store.models.mark_failed(model["id"])
+    except BaseException as exc:
+        store.models.mark_failed(model["id"], str(exc) or type(exc).__name__)
         raise
     return store.models.get(model["id"]), result
 
@@ -57,7 +61,6 @@ def evaluate_on_store(
     graded = target.grades >= 0
     metrics: dict = {
         "evaluated_on": "test" if "test" in splits else "val",
-        "n_judgments_used": len(judgments),
     }
     if graded.sum() >= 2 and (train_set.grades >= 0).sum() >= 2:
         metrics.update(evaluate(result, train_set, val, target.subset(graded.nonzero()[0])))
@@ -75,5 +78,7 @@ def evaluate_on_store(
         )
         metrics["val_tau"] = severity_tau(scores, val.grades[val_graded])
     metrics["val_judgment_agreement"] = agreement_on(result.net, result, val, judgments)
-    # unmeasurable figures (no judgments yet...) are left out rather than stored as NaN
-    return {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
+    # how well it learned the answers it was given (both images in the training split)
+    metrics["train_judgment_agreement"] = agreement_on(result.net, result, train_set, judgments)
+    # plain values only; unmeasurable figures (no judgments yet...) are left out, not NaN
+    return finite_only(metrics)

@@ -86,3 +86,35 @@ def combine(*sources: PreferencePairs) -> PreferencePairs:
         np.concatenate([s.j for s in kept]),
         np.concatenate([s.target for s in kept]),
     )
+
+
+@dataclass(frozen=True)
+class PairMixture:
+    """Draws each pair from one of several sources in fixed shares. A few hundred expert
+    answers sit beside hundreds of thousands of grade pairs; sampled uniformly from the
+    union they would hardly ever be seen, so each source gets its share of every batch."""
+
+    sources: tuple[PreferencePairs, ...]
+    shares: tuple[float, ...]
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.sources)
+
+    def sample(self, count: int, rng: np.random.Generator) -> PreferencePairs:
+        counts = rng.multinomial(count, self.shares)
+        return combine(*(s.sample(n, rng) for s, n in zip(self.sources, counts, strict=True) if n))
+
+
+def mix(
+    grade_pairs: PreferencePairs | None, judged: PreferencePairs | None, judgment_share: float
+) -> PreferencePairs | PairMixture:
+    """Grade pairs and expert pairs, the experts' share of each batch ``judgment_share``
+    when there are both; whichever exists alone otherwise."""
+    if not 0.0 <= judgment_share <= 1.0:
+        raise ValueError(f"judgment_share must lie in [0, 1], not {judgment_share}")
+    kept = [(p, w) for p, w in ((grade_pairs, 1 - judgment_share), (judged, judgment_share)) if p]
+    if len(kept) == 2:
+        kept = [(p, w) for p, w in kept if w > 0]
+    if len(kept) == 2:
+        return PairMixture(tuple(p for p, _ in kept), tuple(w for _, w in kept))
+    return combine(*(p for p, _ in kept))

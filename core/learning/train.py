@@ -15,7 +15,7 @@ from .data import ImageSet
 from .device import autocast, place_dataset, prepare_model, resolve_device, seed_everything
 from .encoders import EncoderConfig, SeverityNet
 from .methods import Method, StepContext, get_method
-from .pairs import PreferencePairs, combine, grade_preference_pairs, judgment_pairs
+from .pairs import PairMixture, PreferencePairs, grade_preference_pairs, judgment_pairs, mix
 from .scoring import fit_anchor
 
 Progress = Callable[[dict], bool]  # receives progress; returns True to cancel
@@ -33,6 +33,7 @@ class TrainResult:
     config: TrainConfig
     history: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    judgments_used: int = 0  # expert answers about two training images that it learned from
 
 
 def build_net(config: TrainConfig) -> SeverityNet:
@@ -58,11 +59,12 @@ def train(
     method = get_method(config.method)
     device = resolve_device(config.device)
     net = prepare_model(build_net(config), device)
+    preferences, judged = _preferences(config, method, train_set, judgments)
     context = StepContext(
         images=place_dataset(train_set.images, device),
         grades=train_set.grades,
         health=train_set.health,
-        preference_pairs=_preferences(config, method, train_set, judgments),
+        preference_pairs=preferences,
         config=config,
         rng=np.random.default_rng(config.seed),
         generator=torch.Generator().manual_seed(config.seed),
@@ -70,7 +72,7 @@ def train(
     )
     optimizer = _optimizer(net, config)
     steps = total_steps(config, len(train_set), len(method.phases))
-    result = TrainResult(net, torch.zeros(0), method, config)
+    result = TrainResult(net, torch.zeros(0), method, config, judgments_used=judged)
     net.train()
     for phase_number, (phase, step) in enumerate(method.phases):
         started = time.perf_counter()
@@ -102,15 +104,17 @@ def train(
 
 def _preferences(
     config: TrainConfig, method: Method, train_set: ImageSet, judgments: list[dict] | None
-) -> PreferencePairs | None:
+) -> tuple[PreferencePairs | PairMixture | None, int]:
+    """The method's preference pairs, and how many expert answers are among them."""
     if not method.needs_preferences:
-        return None
-    sources = []
+        return None, 0
+    graded = None
     if config.use_grade_pairs and (train_set.grades > 0).sum() >= 2:
-        sources.append(grade_preference_pairs(train_set.grades))
+        graded = grade_preference_pairs(train_set.grades)
+    judged = None
     if config.use_judgments and judgments:
-        sources.append(judgment_pairs(judgments, train_set.image_ids))
-    return combine(*sources)
+        judged = judgment_pairs(judgments, train_set.image_ids)
+    return mix(graded, judged, config.judgment_share), len(judged) if judged else 0
 
 
 def _optimizer(net: SeverityNet, config: TrainConfig) -> torch.optim.Optimizer:

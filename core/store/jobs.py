@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 JOB_KINDS = ("train", "embed", "project", "import")
+CHAIN_KINDS = ("embed", "project")  # what runs on a version after its training
 
 
 class Jobs:
@@ -130,22 +131,24 @@ class Jobs:
         fail them once they have been tried ``max_attempts`` times. Returns their ids."""
         with self._store.transaction():
             stale = self._store.all(
-                "SELECT id, attempts FROM jobs WHERE status = 'running' AND heartbeat_at < ?",
+                "SELECT id, kind, attempts FROM jobs WHERE status = 'running' AND heartbeat_at < ?",
                 [stale_before],
             )
             for job in stale:
-                self._store.models.fail_unfinished_of_job(job["id"])
+                self._store.models.fail_unfinished_of_job(
+                    job["id"], "the worker stopped while training it"
+                )
                 if job["attempts"] >= max_attempts:
+                    reason = (
+                        f"The worker stopped during this job {job['attempts']} times; "
+                        "not retried again."
+                    )
                     self._store.db.execute(
                         "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? "
                         "WHERE id = ?",
-                        [
-                            utc_now(),
-                            "The worker stopped during this job "
-                            f"{job['attempts']} times; not retried again.",
-                            job["id"],
-                        ],
+                        [utc_now(), reason, job["id"]],
                     )
+                    self.fail_chain(self.get(job["id"]), reason)
                 else:
                     self._store.db.execute(
                         "UPDATE jobs SET status = 'queued', worker_id = NULL, "
@@ -154,6 +157,56 @@ class Jobs:
                         [job["id"]],
                     )
         return [j["id"] for j in stale]
+
+    def fail_chain(self, job: dict, reason: str) -> None:
+        """An embed or project job that failed leaves its version's chain failed."""
+        model_id = job["params"].get("model_id")
+        if job["kind"] in CHAIN_KINDS and model_id is not None:
+            self._store.models.chain_failed(
+                model_id, f"{job['kind']} job {job['id']} failed: {reason}"
+            )
+
+    def retry(self, job_id: int) -> int:
+        """Queue a failed or cancelled job again (a new job linked by ``retry_of``); an
+        embed or project retry makes its version's chain pending again."""
+        with self._store.transaction():
+            job = self.get(job_id)
+            if job["status"] not in ("failed", "cancelled"):
+                raise ValueError(
+                    f"Job {job_id} is {job['status']}; "
+                    "only failed or cancelled jobs can be retried."
+                )
+            again = self._store.one(
+                "SELECT id FROM jobs WHERE retry_of = ? AND status IN ('queued', 'running')",
+                [job_id],
+            )
+            if again:
+                return again["id"]
+            new_id = (
+                self._store.db["jobs"]
+                .insert(
+                    {
+                        "kind": job["kind"],
+                        "params": to_json(job["params"]),
+                        "status": "queued",
+                        "created_at": utc_now(),
+                        "retry_of": job_id,
+                    }
+                )
+                .last_pk
+            )
+            if job["kind"] in CHAIN_KINDS and job["params"].get("model_id") is not None:
+                self._store.models.chain_pending(job["params"]["model_id"])
+        return new_id
+
+    def latest_for_model(self, model_id: int) -> dict | None:
+        """The newest embed or project job of a version."""
+        row = self._store.one(
+            "SELECT * FROM jobs WHERE kind IN ('embed', 'project') "
+            "AND json_extract(params, '$.model_id') = ? ORDER BY id DESC LIMIT 1",
+            [model_id],
+        )
+        return decode_json_columns(row, "params", "result")
 
     def get(self, job_id: int) -> dict:
         row = self._store.one("SELECT * FROM jobs WHERE id = ?", [job_id])

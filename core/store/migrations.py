@@ -165,4 +165,30 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "the state of each version's embed-and-project chain, and job retries",
+        """
+        -- A version is only usable once its chain (train, embed, project) has finished:
+        -- 'pending' until then, 'ready' after, 'failed' with the reason in ``error``.
+        ALTER TABLE models ADD COLUMN chain TEXT NOT NULL DEFAULT 'pending'
+            CHECK (chain IN ('pending', 'ready', 'failed'));
+        ALTER TABLE models ADD COLUMN error TEXT;
+        ALTER TABLE jobs ADD COLUMN retry_of INTEGER REFERENCES jobs(id);
+
+        UPDATE models SET chain = 'ready'
+        WHERE EXISTS (SELECT 1 FROM projections p WHERE p.model_id = models.id);
+        -- versions whose embed or project job already failed say so, with that job's error
+        UPDATE models SET chain = 'failed', error = (
+            SELECT j.kind || ' job ' || j.id || ' failed: ' || COALESCE(j.error, 'no reason recorded')
+            FROM jobs j
+            WHERE j.kind IN ('embed', 'project') AND j.status = 'failed'
+              AND json_extract(j.params, '$.model_id') = models.id
+            ORDER BY j.id DESC LIMIT 1)
+        WHERE chain = 'pending' AND EXISTS (
+            SELECT 1 FROM jobs j
+            WHERE j.kind IN ('embed', 'project') AND j.status = 'failed'
+              AND json_extract(j.params, '$.model_id') = models.id);
+        """,
+    ),
 ]

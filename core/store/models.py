@@ -55,18 +55,45 @@ class Models:
                 [checkpoint_path, to_json(metrics), model_id],
             )
 
-    def mark_failed(self, model_id: int) -> None:
+    def mark_failed(self, model_id: int, reason: str) -> None:
+        """The version cannot be used at all (its training failed); ``reason`` says why."""
         self._store.db.execute(
-            "UPDATE models SET status = 'failed' WHERE id = ? AND active = 0", [model_id]
+            "UPDATE models SET status = 'failed', error = ? WHERE id = ? AND active = 0",
+            [reason, model_id],
         )
 
-    def fail_unfinished_of_job(self, job_id: int) -> int:
-        """Versions left in ``training`` by a job whose worker died; returns how many."""
+    def fail_unfinished_of_job(self, job_id: int, reason: str) -> int:
+        """Versions left in ``training`` by a job that stopped; returns how many."""
         cursor = self._store.db.execute(
-            "UPDATE models SET status = 'failed' WHERE job_id = ? AND status = 'training'",
-            [job_id],
+            "UPDATE models SET status = 'failed', error = ? "
+            "WHERE job_id = ? AND status = 'training'",
+            [reason, job_id],
         )
         return cursor.rowcount
+
+    # -- the chain after training: embed, then project -----------------------------------
+
+    def chain_failed(self, model_id: int, reason: str) -> None:
+        """An embed or project step failed: the version keeps its checkpoint but cannot
+        be activated until a retry of that step succeeds."""
+        self._store.db.execute(
+            "UPDATE models SET chain = 'failed', error = ? WHERE id = ?", [reason, model_id]
+        )
+
+    def chain_pending(self, model_id: int) -> None:
+        self._store.db.execute(
+            "UPDATE models SET chain = 'pending', error = NULL WHERE id = ?", [model_id]
+        )
+
+    def chain_ready(self, model_id: int) -> None:
+        self._store.db.execute(
+            "UPDATE models SET chain = 'ready', error = NULL WHERE id = ?", [model_id]
+        )
+
+    def newest(self) -> dict | None:
+        """The most recent version, whatever its state."""
+        row = self._store.one("SELECT * FROM models ORDER BY version DESC LIMIT 1")
+        return decode_json_columns(row, "config", "metrics")
 
     def latest_snapshot(self) -> int:
         """The judgment high-water mark of the newest finished or running version."""
@@ -84,6 +111,13 @@ class Models:
                 raise ValueError(
                     f"Version {model['version']} has no finished checkpoint and cannot be used."
                 )
+            if model["chain"] != "ready":
+                why = (
+                    f"its map could not be made ({model['error']})"
+                    if model["chain"] == "failed"
+                    else "its embeddings and map are not ready yet"
+                )
+                raise ValueError(f"Version {model['version']} cannot be activated: {why}.")
             self._store.db.execute(
                 "UPDATE models SET active = 0, status = 'retired' WHERE active = 1"
             )

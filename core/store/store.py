@@ -99,6 +99,18 @@ class Store:
     def all(self, sql: str, params: list | tuple | None = None) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params or []))
 
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's own checks find: ``integrity_check`` and ``foreign_key_check``.
+        An empty list means the file is sound."""
+        problems = [
+            row[0] for row in self.db.execute("PRAGMA integrity_check").fetchall() if row[0] != "ok"
+        ]
+        problems += [
+            f"{table} row {rowid} points to a missing {parent} row"
+            for table, rowid, parent, _ in self.db.execute("PRAGMA foreign_key_check").fetchall()
+        ]
+        return problems
+
     def media_path(self, relative: str) -> Path:
         return self.media_root / relative
 

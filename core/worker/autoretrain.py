@@ -7,6 +7,8 @@ from __future__ import annotations
 from core.learning.config import TrainConfig
 from core.store import Store
 
+from .status import retrain_blocker
+
 RETRAIN_EVERY_KEY = "auto_retrain_every"
 DEFAULT_RETRAIN_EVERY = 50
 # CPU-sized ConPro: content on the latent map within minutes on two cores
@@ -32,8 +34,8 @@ def maybe_queue_first_model(store: Store) -> int | None:
 
 def maybe_queue_retrain(store: Store) -> int | None:
     every = retrain_every(store)
-    if every <= 0:
-        return None
+    if every <= 0 or retrain_blocker(store):
+        return None  # the Training page and `jobs list` show the blocker's reason
     snapshot = store.models.latest_snapshot()
     if store.judgments.count_effective_since(snapshot) < every:
         return None

@@ -46,6 +46,9 @@ def add_parsers(commands, add_db) -> None:
     cancel = verbs.add_parser("cancel", help="cancel a queued or running job")
     cancel.add_argument("job_id", type=int)
     add_db(cancel)
+    retry = verbs.add_parser("retry", help="queue a failed or cancelled job again")
+    retry.add_argument("job_id", type=int)
+    add_db(retry)
 
 
 def run_worker(args: argparse.Namespace) -> int:
@@ -72,14 +75,31 @@ def run_jobs(args: argparse.Namespace) -> int:
         elif args.verb == "cancel":
             store.jobs.request_cancel(args.job_id)
             print(f"job {args.job_id}: {store.jobs.get(args.job_id)['status']}, cancel requested")
+        elif args.verb == "retry":
+            print(f"job {args.job_id} queued again as job {store.jobs.retry(args.job_id)}")
         else:
-            for job in store.jobs.list():
-                print(
-                    f"{job['id']:>5} {job['kind']:<8} {job['status']:<10} "
-                    f"{100 * job['progress']:5.1f}%  {job['phase'] or ''} "
-                    f"{job['error'] or job['message'] or ''}"
-                )
+            print_jobs(store)
     return 0
+
+
+def print_jobs(store: Store) -> None:
+    """The latest jobs, then every version that cannot be used and why."""
+    from .status import retrain_blocker, version_problem
+
+    for job in store.jobs.list():
+        model = f"v{job['params']['model_id']} " if "model_id" in job["params"] else ""
+        retry = f"(retry of {job['retry_of']}) " if job["retry_of"] else ""
+        print(
+            f"{job['id']:>5} {job['kind']:<8} {job['status']:<10} "
+            f"{100 * job['progress']:5.1f}%  {model}{retry}{job['phase'] or ''} "
+            f"{job['error'] or job['message'] or ''}"
+        )
+    problems = [p for m in store.models.list() if (p := version_problem(store, m))]
+    for problem in problems:
+        print(f"! {problem}")
+    blocker = retrain_blocker(store)
+    if blocker:
+        print(f"! {blocker}")
 
 
 def parse_params(kind: str, pairs: list[str]) -> dict:

@@ -66,12 +66,9 @@ def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> di
         report.training_progress,
         job_id=job["id"],
     )
-    active = store.models.active()
-    activated = should_activate(model["metrics"], active["metrics"] if active else None)
-    if activated:
-        store.models.activate(model["id"])
-    store.jobs.submit("embed", {"model_id": model["id"]})
-    return {"model_id": model["id"], "version": model["version"], "activated": activated}
+    # the version is activated (if it is better) only once its map exists: see handle_project
+    store.jobs.submit("embed", {"model_id": model["id"], "activate_if_better": True})
+    return {"model_id": model["id"], "version": model["version"]}
 
 
 def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> dict:
@@ -107,7 +104,13 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> di
     report.check(0.85, "trend calls")
     trends = _trend_calls(contrastive, images, rows, config.seed)
     store.models.save_trends(model["id"], trends)
-    store.jobs.submit("project", {"model_id": model["id"]})
+    store.jobs.submit(
+        "project",
+        {
+            "model_id": model["id"],
+            "activate_if_better": bool(job["params"].get("activate_if_better")),
+        },
+    )
     return {"model_id": model["id"], "images": len(rows), "trend_pairs": len(trends)}
 
 
@@ -118,7 +121,18 @@ def handle_project(store: Store, job: dict, report: Reporter, context: dict) -> 
     for number, (method, dims) in enumerate(chosen):
         report.check(number / len(chosen), f"projecting: {method} {dims}-D", force=True)
         store.models.save_projection(model_id, method, ids, project(vectors, method, dims))
-    return {"model_id": model_id, "projections": [f"{m}-{d}d" for m, d in chosen]}
+    store.models.chain_ready(model_id)
+    activated = False
+    if job["params"].get("activate_if_better"):
+        model, active = store.models.get(model_id), store.models.active()
+        activated = should_activate(model["metrics"], active["metrics"] if active else None)
+        if activated:
+            store.models.activate(model_id)
+    return {
+        "model_id": model_id,
+        "projections": [f"{m}-{d}d" for m, d in chosen],
+        "activated": activated,
+    }
 
 
 def handle_import(store: Store, job: dict, report: Reporter, context: dict) -> dict:

@@ -78,14 +78,20 @@ class Worker:
         try:
             result = HANDLERS[job["kind"]](store, job, report, context)
         except (TrainingCancelled, JobCancelled) as exc:
-            store.models.fail_unfinished_of_job(job["id"])
-            store.jobs.finish(job["id"], "cancelled", error=str(exc))
+            self._contain(store, job, "cancelled", str(exc))
         except Exception as exc:  # a failed job must never take the worker down
-            store.models.fail_unfinished_of_job(job["id"])
             detail = "".join(traceback.format_exception_only(exc)).strip()
-            store.jobs.finish(job["id"], "failed", error=detail)
+            self._contain(store, job, "failed", detail)
         else:
             store.jobs.finish(job["id"], "done", result=result)
+
+    @staticmethod
+    def _contain(store: Store, job: dict, status: str, reason: str) -> None:
+        """A job that did not finish: its version is failed (training) or its chain is
+        (embed, project), with the reason, so the pages can say so and offer a retry."""
+        store.models.fail_unfinished_of_job(job["id"], reason)
+        store.jobs.fail_chain(job, reason)
+        store.jobs.finish(job["id"], status, error=reason)
 
     def beat(self, store: Store) -> None:
         store.settings.set(

@@ -27,3 +27,45 @@ def worker_status(store: Store, fresh_within_seconds: float = 30.0) -> dict | No
                 "device": (beat or {}).get("device", "?"),
             }
     return None
+
+
+def version_problem(store: Store, model: dict) -> str | None:
+    """Why a version cannot be used, in words for the pages and the CLI; None if it can
+    (or is simply still on its way)."""
+    if model["status"] == "failed":
+        return f"Version {model['version']} failed in training: {model['error'] or 'no reason'}"
+    if model["chain"] == "failed":
+        job = store.jobs.latest_for_model(model["id"])
+        retry = f" Retry job {job['id']} to try again." if job else ""
+        return f"Version {model['version']} has no map: {model['error'] or 'no reason'}.{retry}"
+    return None
+
+
+def map_note(store: Store) -> str | None:
+    """What to tell a user looking for the newest version's map when it has none yet."""
+    newest = store.models.newest()
+    if newest is None or newest["chain"] == "ready":
+        return None
+    problem = version_problem(store, newest)
+    if problem:
+        return problem
+    if newest["status"] == "training":
+        return f"Version {newest['version']} is still training; its map follows."
+    job = store.jobs.latest_for_model(newest["id"])
+    doing = f" ({job['kind']} job {job['id']}: {job['status']})" if job else ""
+    return f"Version {newest['version']} has no map yet: it is being embedded and projected{doing}."
+
+
+def retrain_blocker(store: Store) -> str | None:
+    """Automatic retraining pauses while the newest version failed, since another
+    version would most likely fail the same way; this says why, or None."""
+    newest = store.models.newest()
+    if newest is None:
+        return None
+    problem = version_problem(store, newest)
+    if problem is None:
+        return None
+    return (
+        f"Automatic retraining is paused: {problem} "
+        "It resumes once a retry succeeds or a new version is trained by hand."
+    )

@@ -60,3 +60,22 @@ def test_combining_nothing_is_a_clear_error():
     empty = judgment_pairs([], np.arange(3))
     with pytest.raises(ValueError, match="no preference pairs"):
         combine(empty)
+
+
+def test_judgments_get_their_share_of_every_batch_however_many_grade_pairs_there_are():
+    from core.learning.pairs import PairMixture, mix
+
+    graded = grade_preference_pairs(np.arange(60) % 5)  # 1,440 grade pairs
+    judged = judgment_pairs(
+        [{"left_image_id": 0, "right_image_id": 1, "outcome": "left"}] * 3, np.arange(60)
+    )
+    mixed = mix(graded, judged, judgment_share=0.5)
+    assert isinstance(mixed, PairMixture) and len(mixed) == len(graded) + 3
+    sample = mixed.sample(4000, np.random.default_rng(0))
+    from_judgments = np.mean((sample.i == 0) & (sample.j == 1) & (sample.target == 1.0))
+    assert 0.45 < from_judgments < 0.55  # uniform over the union would give 0.2 %
+    assert len(mix(graded, judged, 0.0)) == len(graded)  # share 0: grades only
+    assert len(mix(graded, judged, 1.0)) == 3
+    assert len(mix(None, judged, 0.5)) == 3
+    with pytest.raises(ValueError, match="judgment_share"):
+        mix(graded, judged, 1.5)

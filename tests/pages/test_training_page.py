@@ -30,6 +30,7 @@ def test_versions_are_listed_and_can_be_rolled_back(modelled_db):
         first = store.models.active()
         second = store.models.create("conpro", first["config"])
         store.models.finish(second["id"], first["checkpoint_path"], {"val_macro_f1": 0.1})
+        store.models.chain_ready(second["id"])  # as its project job would on success
     app = page("training").run()
     assert not app.exception
     assert list(app.dataframe[0].value["version"]) == [2, 1]
@@ -40,3 +41,25 @@ def test_versions_are_listed_and_can_be_rolled_back(modelled_db):
         assert store.models.get(first["id"])["status"] == "retired"
         store.models.activate(first["id"])  # and back again
         assert store.models.active()["version"] == 1
+
+
+def test_a_version_whose_map_failed_says_why_and_its_job_can_be_retried(modelled_db):
+    with Store(modelled_db) as store:
+        first = store.models.active()
+        second = store.models.create("conpro", first["config"])
+        store.models.finish(second["id"], first["checkpoint_path"], {"val_macro_f1": 0.9})
+        job = store.jobs.submit("embed", {"model_id": second["id"]})
+        store.jobs.claim("test-worker")
+        store.jobs.finish(job, "failed", error="simulated failure")
+        store.jobs.fail_chain(store.jobs.get(job), "simulated failure")
+    app = page("training").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    row = table[table["version"] == 2].iloc[0]
+    assert row["map"] == "failed" and "simulated failure" in row["problem"]
+    assert not any(o.startswith("v2") for o in app.selectbox[0].options)  # cannot activate
+    assert any("Automatic retraining is paused" in e.value for e in app.error)
+    app.button(key=f"retry_{job}").click().run()
+    with Store(modelled_db) as store:
+        (retry,) = [j for j in store.jobs.list() if j["retry_of"] == job]
+        assert retry["status"] == "queued" and store.models.get(second["id"])["chain"] == "pending"

@@ -84,8 +84,43 @@ def test_a_version_records_the_job_that_trains_it(store):
     job = store.jobs.submit("train")
     model = store.models.create("conpro", {}, trained_through=3, job_id=job)
     assert model["job_id"] == job and model["trained_through_judgment_id"] == 3
-    assert store.models.fail_unfinished_of_job(job) == 1
-    assert store.models.get(model["id"])["status"] == "failed"
+    assert store.models.fail_unfinished_of_job(job, "the worker stopped") == 1
+    failed = store.models.get(model["id"])
+    assert failed["status"] == "failed" and failed["error"] == "the worker stopped"
+
+
+def test_migration_3_marks_versions_whose_embed_already_failed(tmp_path, monkeypatch):
+    """A database from before chain states: its broken version shows the job's error."""
+    import core.store.database as database
+
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(database, "MIGRATIONS", MIGRATIONS[:2])
+    with Store(path) as old:
+        assert schema_version(old.db) == 2
+        for version in (1, 2):
+            old.db["models"].insert(
+                {
+                    "version": version,
+                    "method": "conpro",
+                    "status": "candidate",
+                    "created_at": "2026-01-01",
+                    "checkpoint_path": f"v{version}.pt",
+                }
+            )
+        old.db["jobs"].insert(
+            {
+                "kind": "embed",
+                "params": '{"model_id": 2}',
+                "status": "failed",
+                "created_at": "2026-01-01",
+                "error": "UnpicklingError: Weights only load failed",
+            }
+        )
+    monkeypatch.setattr(database, "MIGRATIONS", MIGRATIONS)
+    with Store(path) as new:
+        chains = {m["version"]: (m["chain"], m["error"]) for m in new.models.list()}
+    assert chains[2] == ("failed", "embed job 1 failed: UnpicklingError: Weights only load failed")
+    assert chains[1] == ("pending", None)
 
 
 def test_a_busy_database_gives_a_clear_error_and_writes_nothing(tmp_path, monkeypatch):

@@ -1,0 +1,104 @@
+"""The app's central loop, end to end: a first model, clinicians' answers (a simulated
+rater, through the store's public API, validation images included), the worker's own
+auto-retrain, and the new version's embeddings, map and trend calls."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from core.demo import import_cohort
+from core.learning.checkpoint import load_checkpoint
+from core.learning.config import TrainConfig
+from core.simulation import SimulatedRater, judge_pairs, truth_of
+from core.store import Store
+from core.synthetic import CohortConfig
+from core.worker.autoretrain import RETRAIN_EVERY_KEY
+from tests.helpers import run_worker_until_idle
+
+# small enough for seconds on two cores, long enough for the answers to be learned
+LOOP = TrainConfig(
+    method="conpro",
+    image_size=16,
+    batch_size=16,
+    pairs_per_phase=480,
+    anchor_n=4,
+    probe_epochs=4,
+    device="cpu",
+)
+PROJECTIONS = {("pca", 2), ("pca", 3), ("umap", 2), ("tsne", 2)}
+
+
+def _pairs(
+    ids: list[int], truth: dict, count: int, rng: np.random.Generator
+) -> list[tuple[int, int]]:
+    """Pairs close in true severity: the ones grades cannot order and a clinician can
+    (what an active strategy would show), sides in random order."""
+    close = [
+        (a, b) for a, b in itertools.combinations(ids, 2) if 0.02 < abs(truth[a] - truth[b]) < 0.2
+    ]
+    chosen = [close[k] for k in rng.choice(len(close), count, replace=False)]
+    return [(a, b) if rng.random() < 0.5 else (b, a) for a, b in chosen]
+
+
+def _agreement(scores: dict, judged: list[dict]) -> float:
+    decided = [j for j in judged if j["outcome"] in ("left", "right")]
+    hits = [
+        (scores[j["left_image_id"]][0] > scores[j["right_image_id"]][0]) == (j["outcome"] == "left")
+        for j in decided
+    ]
+    return float(np.mean(hits))
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_judgments_retrain_embed_project_and_teach_the_model(tmp_path, seed):
+    path = tmp_path / "app.db"
+    with Store(path) as store:
+        import_cohort(store, CohortConfig(patients=16, image_size=32, seed=seed))
+        store.settings.set("train_defaults", {**LOOP.to_dict(), "seed": seed})
+        store.settings.set(RETRAIN_EVERY_KEY, 50)
+    run_worker_until_idle(path, auto_triggers=True)  # the first model and its chain
+
+    rng = np.random.default_rng(seed)
+    with Store(path) as store:
+        first = store.models.active()
+        assert first is not None and first["version"] == 1 and first["chain"] == "ready"
+        train_ids, val_ids = store.images.ids(split="train"), store.images.ids(split="val")
+        truth = truth_of(store)
+        on_train = _pairs(train_ids, truth, 60, rng)
+        on_val = _pairs(val_ids, truth, 12, rng)  # what used to write an unloadable checkpoint
+        rater = SimulatedRater("Dr Sim", noise=0.02, seed=seed)
+        judge_pairs(store, rater, on_train + on_val, truth)
+    run_worker_until_idle(path, auto_triggers=True)  # the 50th answer triggers a retrain
+
+    with Store(path) as store:
+        assert [j["status"] for j in store.jobs.list() if j["status"] != "done"] == []
+        second = store.models.newest()
+        assert second["version"] == 2 and second["chain"] == "ready", second["error"]
+        metrics = second["metrics"]
+        assert metrics["n_judgments_standing"] == 72
+        assert metrics["n_judgments_trained_on"] == 60  # answers about two training images
+        assert 0.0 <= metrics["val_judgment_agreement"] <= 1.0
+        load_checkpoint(second["checkpoint_path"])  # weights_only=True, the embed job's load
+
+        ids, _, _ = store.models.embeddings(second["id"])
+        assert len(ids) == store.images.count()
+        assert set(store.models.available_projections(second["id"])) == PROJECTIONS
+        assert store.models.trends(second["id"])
+
+        store.models.activate(second["id"])
+        assert store.models.active()["version"] == 2
+        store.models.activate(first["id"])  # roll back
+        assert store.models.active()["version"] == 1
+
+        # the version reports how well it learned the answers it was given, and the
+        # figure matches the scores the app stores and shows
+        trained_on = set(on_train)
+        judged = [
+            j
+            for j in store.judgments.effective()
+            if (j["left_image_id"], j["right_image_id"]) in trained_on
+        ]
+        stored = _agreement(store.models.severity_scores(second["id"]), judged)
+        assert metrics["train_judgment_agreement"] == pytest.approx(stored)
+        assert "train_judgment_agreement" not in first["metrics"]  # it had no answers
