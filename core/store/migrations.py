@@ -191,4 +191,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
               AND json_extract(j.params, '$.model_id') = models.id);
         """,
     ),
+    (
+        4,
+        "append-only judgments without the INSERT OR REPLACE gap",
+        """
+        -- REPLACE deletes the row it clashes with before inserting, and delete triggers do
+        -- not fire for it; refuse any insert that would clash, so nothing can be replaced.
+        CREATE TRIGGER judgments_no_replace BEFORE INSERT ON judgments
+        WHEN (NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM judgments WHERE id = NEW.id))
+          OR (NEW.request_token IS NOT NULL
+              AND EXISTS (SELECT 1 FROM judgments WHERE request_token = NEW.request_token))
+          OR (NEW.supersedes IS NOT NULL
+              AND EXISTS (SELECT 1 FROM judgments WHERE supersedes = NEW.supersedes))
+        BEGIN SELECT RAISE(ABORT, 'judgments are append-only: this row would replace an existing one'); END;
+        """,
+    ),
 ]
