@@ -1,7 +1,7 @@
 """Turning files into 8-bit display pixels, and storing those pixels by content."""
 
 from .decode import DecodedImage, ImageRejected, decode_raster, to_display_pixels
-from .storage import content_hash, load_pixels, save_pixels
+from .storage import content_hash, load_pixels, remove_stale_parts, save_pixels
 
 __all__ = [
     "DecodedImage",
@@ -9,6 +9,7 @@ __all__ = [
     "content_hash",
     "decode_raster",
     "load_pixels",
+    "remove_stale_parts",
     "save_pixels",
     "to_display_pixels",
 ]

@@ -16,7 +16,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, pixel_array
 
-from .decode import DecodedImage, ImageRejected, to_display_pixels
+from .decode import DecodedImage, ImageRejected, check_budget, decode_budget, to_display_pixels
 
 # Technical attributes safe to keep (no free text that could carry identity).
 SAFE_ATTRIBUTES = ("Modality", "PhotometricInterpretation", "BitsStored", "ViewPosition")
@@ -33,8 +33,14 @@ class DecodedDicom:
 
 
 def decode_dicom(path: Path) -> DecodedDicom:
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise ImageRejected("The file is empty (0 bytes).")
+    if size > decode_budget():
+        raise ImageRejected(
+            f"The DICOM file is {size / 2**20:,.0f} MB, more than this app reads "
+            f"({decode_budget() / 2**20:,.0f} MB). Export the frames you need separately."
+        )
     try:
         ds = pydicom.dcmread(path)
     except InvalidDicomError as exc:
@@ -48,6 +54,7 @@ def decode_dicom(path: Path) -> DecodedDicom:
         )
     frames = _header_int(ds, "NumberOfFrames", default=1)
     index = frames // 2
+    _check_frame_budget(ds)
     array = _decode_frame(ds, index if frames > 1 else None)
     array = _to_presentation(array, ds)
     decoded = to_display_pixels(array)
@@ -87,6 +94,33 @@ def _decode_frame(ds: pydicom.Dataset, index: int | None) -> np.ndarray:
         ) from exc
 
 
+def _check_frame_budget(ds: pydicom.Dataset) -> None:
+    """One frame as decoded, plus its float32 presentation copy, within the budget."""
+    samples = _header_int(ds, "SamplesPerPixel", default=1)
+    bits = _header_int(ds, "BitsAllocated", default=16)
+    per_pixel = samples * -(-bits // 8) + (4 if samples == 1 else 0)
+    check_budget(
+        _header_int(ds, "Columns", default=0),
+        _header_int(ds, "Rows", default=0),
+        per_pixel,
+        f"{bits}-bit DICOM, one frame",
+    )
+
+
+def _modality_values(array: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
+    """The modality LUT (rescale slope and intercept, usually) in float32."""
+    if "ModalityLUTSequence" in ds:
+        return apply_modality_lut(array, ds)  # a lookup table: integer output
+    values = array.astype(np.float32)
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    if slope != 1:
+        values *= slope
+    if intercept:
+        values += intercept
+    return values
+
+
 def _to_presentation(array: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
     """Apply what the file says about how its pixels are meant to be looked at."""
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
@@ -94,11 +128,14 @@ def _to_presentation(array: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
         return apply_color_lut(array, ds)
     if _header_int(ds, "SamplesPerPixel", default=1) != 1:
         return array  # pydicom already returns colour as RGB
-    array = apply_modality_lut(array, ds).astype(np.float64)
+    array = _modality_values(array, ds)
     center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
     if center is not None and width is not None and float(width) > 1:
         low, high = float(center) - float(width) / 2, float(center) + float(width) / 2
-        array = (np.clip(array, low, high) - low) / (high - low) * 255.0
+        array = np.asarray(array, dtype=np.float32)
+        np.clip(array, low, high, out=array)
+        array -= low
+        array *= 255.0 / (high - low)
         array = array.round().astype(np.uint8)
     elif "VOILUTSequence" in ds:
         array = apply_voi_lut(array, ds)

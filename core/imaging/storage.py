@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,24 @@ def save_pixels(media_root: Path, pixels: np.ndarray) -> tuple[str, str]:
             Path(temp).unlink(missing_ok=True)
             raise
     return relative, digest
+
+
+def remove_stale_parts(folder: Path, older_than_seconds: float = 60.0) -> int:
+    """Delete ``*.part`` files that a killed process left behind. A live writer renames
+    its ``.part`` within milliseconds, so one older than a minute is an orphan; nothing
+    ever reads a ``.part``. Returns how many were removed."""
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for part in folder.rglob("*.part"):
+        try:
+            if part.is_file() and part.stat().st_mtime < cutoff:
+                part.unlink()
+                removed += 1
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+    return removed
 
 
 def load_pixels(path: Path) -> np.ndarray:

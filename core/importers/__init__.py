@@ -4,12 +4,16 @@ from .folder import import_files, import_folder
 from .manifest import ManifestError
 from .npz import NpzFormatError, import_npz
 from .report import ImportReport
+from .root import OutsideImportRoot, import_root, inside_import_root
 
 __all__ = [
     "ImportReport",
     "ManifestError",
     "NpzFormatError",
+    "OutsideImportRoot",
     "import_files",
     "import_folder",
     "import_npz",
+    "import_root",
+    "inside_import_root",
 ]

@@ -4,11 +4,12 @@ one bad file never stops the batch."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from core.imaging import ImageRejected, decode_raster
+from core.imaging import ImageRejected, decode_raster, remove_stale_parts
 from core.imaging.dicom import decode_dicom
 from core.store import Store
 
@@ -52,6 +53,7 @@ def import_files(
     manifest_rows: dict[str, ManifestRow] | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
+    remove_stale_parts(store.media_root)  # left by an import that was killed
     dataset_id = store.datasets.ensure(dataset, source=str(root))
     manifest_rows = dict(manifest_rows or {})
     report = ImportReport()
@@ -161,7 +163,11 @@ def _is_dicom(path: Path) -> bool:
 def _walk(root: Path) -> list[Path]:
     """Files below ``root``. Symlinked folders are not followed; symlinked files are
     listed so that they can be refused, with a reason, when they lead outside."""
-    return [p for p in root.rglob("*") if p.is_file() or p.is_symlink()]
+    return [
+        Path(folder) / name
+        for folder, _, names in os.walk(root, followlinks=False)
+        for name in names
+    ]
 
 
 def _inside(real_root: Path, path: Path) -> bool:

@@ -5,6 +5,7 @@ Columns: ``file`` (required, relative to the folder) and any of ``patient_id``,
 ``view``, ``grade`` (0 = normal), ``score``, ``split`` (train/val/test). Other
 columns are kept as free metadata. A problem with the whole file is a
 ``ManifestError`` (nothing is imported); a problem with one row rejects that row's file.
+Messages name lines and columns, never the file's contents.
 """
 
 from __future__ import annotations
@@ -62,9 +63,8 @@ def read_manifest(path: Path) -> dict[str, ManifestRow]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ManifestError(
-            f"The manifest {path.name} is not UTF-8 text (unexpected byte "
-            f"0x{raw[exc.start]:02x} at position {exc.start}). Save it as 'CSV UTF-8' and "
-            "try again; nothing was imported."
+            f"The manifest {path.name} is not UTF-8 text (at byte {exc.start}). Save it as "
+            "'CSV UTF-8' and try again; nothing was imported."
         ) from exc
     reader = csv.DictReader(io.StringIO(text))
     columns = [c.strip().lower() for c in (reader.fieldnames or [])]
@@ -72,7 +72,8 @@ def read_manifest(path: Path) -> dict[str, ManifestRow]:
     if missing:
         raise ManifestError(
             f"The manifest {path.name} is missing the required column(s): "
-            f"{', '.join(missing)}. Found: {', '.join(columns) or 'no header at all'}."
+            f"{', '.join(missing)}. Its first line must be a header naming the columns "
+            f"({', '.join(KNOWN_COLUMNS)}); nothing was imported."
         )
     rows: dict[str, ManifestRow] = {}
     for line, record in enumerate(reader, start=2):
@@ -83,7 +84,7 @@ def read_manifest(path: Path) -> dict[str, ManifestRow]:
         file = posixpath.normpath(file)
         if file in rows:
             raise ManifestError(
-                f"The manifest lists {file!r} twice (lines {rows[file].line} and {line}); "
+                f"Lines {rows[file].line} and {line} of the manifest name the same file; "
                 "nothing was imported."
             )
         try:
@@ -114,7 +115,7 @@ def _date(text: str) -> str | None:
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise ValueError(f"visit_date {text!r} is not a valid date (expected YYYY-MM-DD)") from None
+        raise ValueError("visit_date is not a valid date (expected YYYY-MM-DD)") from None
 
 
 def _integer(text: str, column: str, minimum: int) -> int | None:
@@ -125,7 +126,7 @@ def _integer(text: str, column: str, minimum: int) -> int | None:
     except ValueError:
         value = None
     if value is None or value < minimum:
-        raise ValueError(f"{column} {text!r} is not a whole number of at least {minimum}")
+        raise ValueError(f"{column} is not a whole number of at least {minimum}")
     return value
 
 
@@ -135,14 +136,14 @@ def _number(text: str, column: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"{column} {text!r} is not a number") from None
+        raise ValueError(f"{column} is not a number") from None
 
 
 def _laterality(text: str) -> str | None:
     if not text:
         return None
     if text.upper() not in LATERALITY_WORDS:
-        raise ValueError(f"laterality {text!r} is not one of L, R, B (or OD, OS, OU)")
+        raise ValueError("laterality is not one of L, R, B (or OD, OS, OU)")
     return LATERALITY_WORDS[text.upper()]
 
 
@@ -150,5 +151,5 @@ def _split(text: str) -> str | None:
     if not text:
         return None
     if text.lower() not in ("train", "val", "test"):
-        raise ValueError(f"split {text!r} is not one of train, val, test")
+        raise ValueError("split is not one of train, val, test")
     return text.lower()

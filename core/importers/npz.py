@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.imaging import ImageRejected, to_display_pixels
+from core.imaging import ImageRejected, remove_stale_parts, to_display_pixels
+from core.imaging.decode import decode_budget
 
 from .folder import Progress
 from .ingest import ImageFacts, ingest
@@ -21,8 +22,42 @@ class NpzFormatError(Exception):
     """The file is not a MedMNIST-style archive this importer understands."""
 
 
+def check_members(path: Path) -> None:
+    """Read every member's header (never its data) and refuse object arrays, which
+    would need unpickling, and archives that would not fit the decode budget."""
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = read_header(member)
+                name = info.filename.removesuffix(".npy")
+                if dtype.hasobject:
+                    raise NpzFormatError(
+                        f"{path.name}: {name} holds Python objects rather than numbers; such "
+                        "arrays are never loaded (they could run code). Save plain arrays."
+                    )
+                total += int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise NpzFormatError(f"{path.name} is not a readable .npz archive.") from exc
+    if total > decode_budget():
+        raise NpzFormatError(
+            f"{path.name} holds {total / 2**20:,.0f} MB of arrays once loaded, more than this "
+            f"app loads at once ({decode_budget() / 2**20:,.0f} MB). Split it into smaller files."
+        )
+
+
 def read_npz(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Return ``{split: (images, grades)}``, checking the layout before anything is stored."""
+    check_members(path)
     try:
         archive = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
@@ -65,6 +100,7 @@ def import_npz(
     if not path.exists():
         raise FileNotFoundError(f"The file {path} does not exist.")
     splits = read_npz(path)
+    remove_stale_parts(store.media_root)  # left by an import that was killed
     dataset_id = store.datasets.ensure(dataset or path.stem, source=path.name)
     total = sum(len(images) for images, _ in splits.values())
     report, done = ImportReport(), 0

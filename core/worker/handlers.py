@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -136,10 +135,12 @@ def handle_project(store: Store, job: dict, report: Reporter, context: dict) -> 
 
 
 def handle_import(store: Store, job: dict, report: Reporter, context: dict) -> dict:
-    from core.importers import import_folder, import_npz
+    from core.importers import import_folder, import_npz, import_root, inside_import_root
 
     params = job["params"]
-    source = Path(params["src"])
+    root = import_root(store.path)
+    source = inside_import_root(root, params["src"])
+    manifest = inside_import_root(root, params["manifest"]) if params.get("manifest") else None
 
     def progress(done: int, total: int) -> None:
         report.check(done / max(total, 1), "importing", f"{done} of {total} files")
@@ -148,7 +149,7 @@ def handle_import(store: Store, job: dict, report: Reporter, context: dict) -> d
         result = import_npz(store, source, params.get("dataset"), progress)
     else:
         result = import_folder(
-            store, source, params.get("dataset") or source.name, params.get("manifest"), progress
+            store, source, params.get("dataset") or source.name, manifest, progress
         )
     return {
         "counts": result.counts(),

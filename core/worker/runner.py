@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.imaging import remove_stale_parts
 from core.learning.device import resolve_device
 from core.learning.train import TrainingCancelled
 from core.store import Store, StoreBusy
@@ -47,6 +48,7 @@ class Worker:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
+        remove_stale_parts(Path(self.models_dir))  # checkpoints a killed worker left
         with Store(self.config.db_path) as store:
             while not self._stopping:
                 try:

@@ -93,7 +93,7 @@ def test_manifest_row_problems_reject_only_that_file(store, tmp_path, make_png):
     result = statuses(import_folder(store, tmp_path, "clinic", manifest))
     assert result["a.png"] == (
         "rejected",
-        "manifest line 2: visit_date '2021-13-45' is not a valid date (expected YYYY-MM-DD)",
+        "manifest line 2: visit_date is not a valid date (expected YYYY-MM-DD)",
     )
     assert result["b.png"][0] == "imported"
     assert "not found in the folder" in result["ghost.png"][1]
@@ -111,7 +111,7 @@ def test_manifest_missing_required_column_is_fatal_and_imports_nothing(store, tm
 def test_manifest_that_is_not_utf8_is_fatal_with_a_clear_message(store, tmp_path, make_png):
     make_png(tmp_path / "a.png")
     (tmp_path / "m.csv").write_bytes("file,comment\na.png,Müller\n".encode("latin-1"))
-    with pytest.raises(ManifestError, match="not UTF-8.*0xfc"):
+    with pytest.raises(ManifestError, match="not UTF-8 text \\(at byte 20\\)"):
         import_folder(store, tmp_path, "clinic", tmp_path / "m.csv")
     assert store.datasets.list() == []
 
@@ -133,3 +133,15 @@ def test_dicom_patient_is_pseudonymised_and_dates_shifted(store, tmp_path):
     dump = "\n".join(store.db.iterdump())
     for value in (PATIENT_ID, PATIENT_NAME, "Testpatient", "19470203", "Elsewhere"):
         assert value not in dump
+
+
+def test_an_import_removes_stale_part_files_but_not_a_live_writers(store, tmp_path, make_png):
+    stale = store.media_root / "ab" / "killed-import.part"
+    live = store.media_root / "cd" / "being-written.part"
+    for part in (stale, live):
+        part.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(b"half an image")
+    os.utime(stale, (1, 1))  # written long ago
+    make_png(tmp_path / "in" / "a.png")
+    import_folder(store, tmp_path / "in", "clinic")
+    assert not stale.exists() and live.exists()

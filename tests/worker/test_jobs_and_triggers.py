@@ -99,11 +99,13 @@ def test_activation_rule_uses_the_validation_figures():
 def test_import_jobs_run_off_the_ui_thread_and_report_per_file(tmp_path, make_png):
     from tests.helpers import run_worker_until_idle
 
-    make_png(tmp_path / "in" / "a.png", seed=1)
-    (tmp_path / "in" / "broken.png").write_bytes(b"")
+    make_png(tmp_path / "import" / "in" / "a.png", seed=1)  # the import root beside the db
+    (tmp_path / "import" / "in" / "broken.png").write_bytes(b"")
+    make_png(tmp_path / "elsewhere" / "b.png", seed=2)
     db = tmp_path / "app.db"
     with Store(db) as store:
-        job = store.jobs.submit("import", {"src": str(tmp_path / "in"), "dataset": "clinic"})
+        job = store.jobs.submit("import", {"src": "in", "dataset": "clinic"})
+        outside = store.jobs.submit("import", {"src": str(tmp_path / "elsewhere")})
     run_worker_until_idle(db)
     with Store(db) as store:
         done = store.jobs.get(job)
@@ -111,3 +113,5 @@ def test_import_jobs_run_off_the_ui_thread_and_report_per_file(tmp_path, make_pn
         assert done["result"]["counts"] == {"imported": 1, "duplicate": 0, "rejected": 1}
         assert done["result"]["rejected"][0]["file"] == "broken.png"
         assert store.images.count() == 1
+        refused = store.jobs.get(outside)
+        assert refused["status"] == "failed" and "inside the import folder" in refused["error"]
