@@ -1,5 +1,6 @@
 """Exports for researchers: every judgment row (append-only history included) as CSV
-or Parquet, and a consistent copy of the whole database."""
+or Parquet, and a consistent copy of the whole database. Pages offer them to study
+leads only."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ from pathlib import Path
 import pandas as pd
 
 from core.store import Store
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP: CSV injection
+
+
+def neutralise_formulas(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe,
+    as OWASP recommends; other values are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def judgments_frame(store: Store) -> pd.DataFrame:
@@ -25,7 +36,11 @@ def judgments_frame(store: Store) -> pd.DataFrame:
         "comment",
         "supersedes",
     ]
-    return pd.DataFrame(store.judgments.export_rows(), columns=columns)
+    frame = pd.DataFrame(store.judgments.export_rows(), columns=columns)
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].map(neutralise_formulas)
+    return frame
 
 
 def judgments_csv(store: Store) -> bytes:

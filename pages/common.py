@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image, ImageEnhance
 
+from core.access import User, configured_admins, user_for
 from core.paths import resolve_db_path
 from core.store import Store
 from core.worker.status import worker_status
@@ -43,51 +44,66 @@ def worker_banner(store: Store) -> None:
         )
 
 
-def _oidc_configured() -> bool:
+def _secrets_section(name: str) -> dict:
     try:
-        return "auth" in st.secrets
-    except FileNotFoundError:
-        return False
-    except Exception:  # a malformed secrets file must not lock raters out
-        return False
+        return dict(st.secrets.get(name, {}))
+    except Exception:  # no secrets file, or a malformed one: it must not lock raters out
+        return {}
 
 
-def require_rater(store: Store) -> tuple[int, str] | None:
+def _oidc_configured() -> bool:
+    return bool(_secrets_section("auth"))
+
+
+MARKDOWN_CHARACTERS = set("\\`*_{}[]<>()#+-.!|~:$=")
+
+
+def plain_text(text: str) -> str:
+    """User-entered text (names) for a markdown element, shown as typed: no links, no
+    images, no formatting."""
+    return "".join(f"\\{c}" if c in MARKDOWN_CHARACTERS else c for c in text)
+
+
+def signed_in_user(store: Store) -> User | None:
     """Sign-in in the sidebar. With OIDC settings in .streamlit/secrets.toml the identity
-    provider names the rater (st.login); otherwise the rater picks or types a name."""
+    provider names the rater (st.login); otherwise the rater picks or types a name.
+    The role comes from core.access (configured admins, else the database's first rater)."""
+    admins = configured_admins(_secrets_section("roles").get("admins", []))
     with st.sidebar:
         if _oidc_configured():
             if not st.user.is_logged_in:
                 st.button("Sign in", on_click=st.login, type="primary")
                 return None
-            name = str(st.user.get("name") or st.user.get("email"))
-            st.caption(f"Signed in as **{name}**")
+            email = st.user.get("email")
+            name = str(st.user.get("name") or email)
+            user = user_for(store, name, str(email) if email else None, admins)
+            _signed_in_caption("Signed in as", user)
             st.button("Sign out", on_click=st.logout)
-        else:
-            if "rater" not in st.session_state:
-                known = [r["name"] for r in store.raters.list()]
-                choice = st.selectbox("Who is rating?", ["New rater...", *known], key="pick")
-                typed = (
-                    st.text_input("Your name", key="typed") if choice == "New rater..." else choice
-                )
-                if st.button("Sign in", type="primary", key="sign_in"):
-                    try:
-                        st.session_state.rater = (
-                            store.raters.ensure(typed or ""),
-                            " ".join((typed or "").split()),
-                        )
-                    except ValueError as exc:
-                        st.error(str(exc))
-                    else:
-                        st.rerun()
-                return None
-            name = st.session_state.rater[1]
-            st.caption(f"Rating as **{name}**")
-            if st.button("Sign out", key="sign_out"):
-                for key in ("rater", "pair", "undo_stack"):
-                    st.session_state.pop(key, None)
-                st.rerun()
-    return store.raters.ensure(name), name
+            return user
+        if "rater" not in st.session_state:
+            known = [r["name"] for r in store.raters.list()]
+            choice = st.selectbox("Who is rating?", ["New rater...", *known], key="pick")
+            typed = st.text_input("Your name", key="typed") if choice == "New rater..." else choice
+            if st.button("Sign in", type="primary", key="sign_in"):
+                try:
+                    st.session_state.rater = user_for(store, typed or "", None, admins).name
+                except ValueError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
+            return None
+        user = user_for(store, st.session_state.rater, None, admins)
+        _signed_in_caption("Rating as", user)
+        if st.button("Sign out", key="sign_out"):
+            for key in ("rater", "pair", "undo_stack"):
+                st.session_state.pop(key, None)
+            st.rerun()
+    return user
+
+
+def _signed_in_caption(prefix: str, user: User) -> None:
+    role = " · study lead" if user.is_admin else ""
+    st.caption(f"{prefix} **{plain_text(user.name)}**{role}")
 
 
 def display_image(

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core.store import AlreadyJudged, Answer, NotFound, StoreBusy
 from core.strategies import STRATEGIES, Scope, candidates_for, present
-from pages.common import display_image, open_store, require_rater
+from pages.common import display_image, open_store, signed_in_user
 
 ANSWERS = [  # (outcome, label, keyboard shortcut)
     ("left", "Left more severe", "Left"),
@@ -23,11 +23,11 @@ STRATEGY = STRATEGIES["random"]
 
 store = open_store()
 st.title("Compare")
-signed_in = require_rater(store)
-if signed_in is None:
+user = signed_in_user(store)
+if user is None:
     st.info("Sign in (in the sidebar) to start judging pairs.")
     st.stop()
-rater_id, rater_name = signed_in
+rater_id = user.rater_id
 state = st.session_state
 state.setdefault("session_started", datetime.now(UTC).isoformat(timespec="milliseconds"))
 state.setdefault("rng", random.Random())

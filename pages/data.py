@@ -9,14 +9,41 @@ import pandas as pd
 import streamlit as st
 
 from core.exports import database_backup, judgments_csv, judgments_parquet
-from core.importers import ManifestError, NpzFormatError, import_files, import_folder, import_npz
-from pages.common import open_store, worker_banner
+from core.importers import (
+    ManifestError,
+    NpzFormatError,
+    OutsideImportRoot,
+    import_files,
+    import_folder,
+    import_npz,
+    import_root,
+    inside_import_root,
+)
+from pages.common import open_store, signed_in_user, worker_banner
 
 PAGE_SIZE = 48
 
 store = open_store()
 st.title("Data")
 worker_banner(store)
+user = signed_in_user(store)
+lead = user is not None and user.is_admin
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _health(db_path: str) -> list[str]:
+    from core.store import Store
+
+    with Store(db_path) as fresh:
+        return fresh.integrity_problems()
+
+
+if lead:
+    problems = _health(store.path)
+    if problems:
+        st.error("Database check found problems: " + "; ".join(problems[:5]))
+    else:
+        st.caption(":material/verified: Database check: sound (integrity and foreign keys).")
 
 datasets = store.datasets.list()
 if not datasets:
@@ -25,7 +52,14 @@ else:
     overview = pd.DataFrame(datasets)[["name", "images", "patients", "description"]]
     st.dataframe(overview, hide_index=True, width="stretch")
 
-tab_browse, tab_import, tab_export = st.tabs(["Browse", "Import", "Export"])
+if lead:
+    tab_browse, tab_import, tab_export = st.tabs(["Browse", "Import", "Export"])
+else:
+    (tab_browse,) = st.tabs(["Browse"])
+    st.caption(
+        "Importing, exporting and backing up are for study leads: "
+        + ("sign in (in the sidebar)." if user is None else "ask yours.")
+    )
 
 with tab_browse:
     if datasets:
@@ -74,7 +108,8 @@ def _show_report(report) -> None:
         st.dataframe(frame, hide_index=True, width="stretch")
 
 
-with tab_import:
+def _import_tab() -> None:
+    root = import_root(store.path)
     dataset_name = st.text_input("Dataset name", value="My images")
     source = st.radio("Source", ["Upload files", "Folder on the server"], horizontal=True)
     progress = st.progress(0.0, text="Waiting")
@@ -90,36 +125,43 @@ with tab_import:
             )
             if uploads and st.button("Import uploaded files", type="primary"):
                 with tempfile.TemporaryDirectory() as folder:
-                    root = Path(folder)
-                    for upload in uploads:
-                        (root / Path(upload.name).name).write_bytes(upload.getvalue())
-                    npz = [p for p in root.iterdir() if p.suffix == ".npz"]
-                    manifest = next((p for p in root.iterdir() if p.suffix == ".csv"), None)
-                    for archive in npz:
-                        _show_report(import_npz(store, archive, dataset_name, on_progress))
-                    others = [p for p in root.iterdir() if p.suffix not in (".npz", ".csv")]
-                    if others:
-                        from core.importers.manifest import read_manifest
-
-                        rows = read_manifest(manifest) if manifest else None
-                        _show_report(
-                            import_files(store, root, others, dataset_name, rows, on_progress)
-                        )
+                    _import_uploads(Path(folder), uploads, dataset_name, on_progress)
         else:
-            folder = st.text_input("Folder path on the server")
-            manifest = st.text_input("Manifest CSV path (optional)")
+            st.caption(f"Server paths are relative to the import folder `{root}`.")
+            folder = st.text_input("Folder inside the import folder", key="server_folder")
+            manifest = st.text_input(
+                "Manifest CSV inside the import folder (optional)", key="server_manifest"
+            )
             if folder and st.button("Import folder", type="primary"):
+                source_folder = inside_import_root(root, folder)
+                manifest_file = inside_import_root(root, manifest) if manifest else None
                 _show_report(
-                    import_folder(store, folder, dataset_name, manifest or None, on_progress)
+                    import_folder(store, source_folder, dataset_name, manifest_file, on_progress)
                 )
-    except (ManifestError, NpzFormatError, FileNotFoundError) as exc:
+    except (ManifestError, NpzFormatError, FileNotFoundError, OutsideImportRoot) as exc:
         st.error(f"Nothing was imported: {exc}")
 
 
-with tab_export:
+def _import_uploads(root: Path, uploads, dataset_name: str, on_progress) -> None:
+    """Uploaded files go through the same importers and checks as server folders."""
+    for upload in uploads:
+        (root / Path(upload.name).name).write_bytes(upload.getvalue())
+    for archive in [p for p in root.iterdir() if p.suffix == ".npz"]:
+        _show_report(import_npz(store, archive, dataset_name, on_progress))
+    manifest = next((p for p in root.iterdir() if p.suffix == ".csv"), None)
+    others = [p for p in root.iterdir() if p.suffix not in (".npz", ".csv")]
+    if others:
+        from core.importers.manifest import read_manifest
+
+        rows = read_manifest(manifest) if manifest else None
+        _show_report(import_files(store, root, others, dataset_name, rows, on_progress))
+
+
+def _export_tab() -> None:
     st.caption(
         "Every judgment ever written, undo and correction rows included (the "
-        "`supersedes` column links a row to the one it replaces)."
+        "`supersedes` column links a row to the one it replaces). Text cells that a "
+        "spreadsheet would run as a formula are prefixed with an apostrophe."
     )
     left, right = st.columns(2)
     left.download_button(
@@ -140,3 +182,10 @@ with tab_export:
             "application/x-sqlite3",
             key="backup",
         )
+
+
+if lead:
+    with tab_import:
+        _import_tab()
+    with tab_export:
+        _export_tab()

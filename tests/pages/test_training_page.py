@@ -1,9 +1,9 @@
 from core.store import Store
-from tests.pages.conftest import page
+from tests.pages.conftest import page, sign_in
 
 
 def test_queue_a_training_job_from_the_form(seeded_db):
-    app = page("training").run()
+    app = sign_in(page("training"))
     assert not app.exception
     app.selectbox[0].set_value("semise")
     app.number_input[0].set_value(2.0)
@@ -17,7 +17,7 @@ def test_queue_a_training_job_from_the_form(seeded_db):
 def test_cancel_a_queued_job_and_change_the_retrain_setting(seeded_db):
     with Store(seeded_db) as store:
         job = store.jobs.submit("train")
-    app = page("training").run()
+    app = sign_in(page("training"))
     app.button(key=f"cancel_{job}").click().run()
     app.number_input[1].set_value(20).run()
     with Store(seeded_db) as store:
@@ -31,7 +31,7 @@ def test_versions_are_listed_and_can_be_rolled_back(modelled_db):
         second = store.models.create("conpro", first["config"])
         store.models.finish(second["id"], first["checkpoint_path"], {"val_macro_f1": 0.1})
         store.models.chain_ready(second["id"])  # as its project job would on success
-    app = page("training").run()
+    app = sign_in(page("training"))
     assert not app.exception
     assert list(app.dataframe[0].value["version"]) == [2, 1]
     app.selectbox[0].set_value(next(o for o in app.selectbox[0].options if o.startswith("v2")))
@@ -52,7 +52,7 @@ def test_a_version_whose_map_failed_says_why_and_its_job_can_be_retried(modelled
         store.jobs.claim("test-worker")
         store.jobs.finish(job, "failed", error="simulated failure")
         store.jobs.fail_chain(store.jobs.get(job), "simulated failure")
-    app = page("training").run()
+    app = sign_in(page("training"))
     assert not app.exception
     table = app.dataframe[0].value
     row = table[table["version"] == 2].iloc[0]
@@ -63,3 +63,16 @@ def test_a_version_whose_map_failed_says_why_and_its_job_can_be_retried(modelled
     with Store(modelled_db) as store:
         (retry,) = [j for j in store.jobs.list() if j["retry_of"] == job]
         assert retry["status"] == "queued" and store.models.get(second["id"])["chain"] == "pending"
+
+
+def test_a_rater_who_is_not_a_lead_gets_no_controls(modelled_db):
+    with Store(modelled_db) as store:
+        store.raters.ensure("Dr Lead")  # the first rater of the database leads the study
+        store.jobs.submit("train")
+    app = sign_in(page("training"), "Dr Rater")
+    assert not app.exception
+    assert len(app.dataframe) == 1  # the versions are visible to everyone
+    labels = {b.label for b in app.button}
+    assert not labels & {"Activate", "Queue training", "Cancel", "Retry"}
+    assert not app.number_input and not app.get("form")
+    assert "Study leads" in " ".join(c.value for c in app.caption)
