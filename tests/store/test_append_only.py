@@ -36,7 +36,7 @@ def _check_sound(path):
 
 
 def test_insert_or_replace_of_an_existing_id_is_refused(judged):
-    path, (a, b, c, rater, first) = judged
+    path, (a, b, _, rater, first) = judged
     before = _rows(path)
     plain = sqlite3.connect(path)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -51,7 +51,7 @@ def test_insert_or_replace_of_an_existing_id_is_refused(judged):
 
 
 def test_a_clashing_request_token_or_supersedes_cannot_delete_another_row(judged):
-    path, (a, b, c, rater, first) = judged
+    path, (a, _, c, rater, first) = judged
     before = _rows(path)
     plain = sqlite3.connect(path)
     plain.execute("PRAGMA foreign_keys = ON")
@@ -69,7 +69,7 @@ def test_a_clashing_request_token_or_supersedes_cannot_delete_another_row(judged
 
 
 def test_pandas_appends_new_rows_but_cannot_overwrite(judged):
-    path, (a, b, c, rater, first) = judged
+    path, (a, _, c, rater, first) = judged
     before = _rows(path)
     plain = sqlite3.connect(path)
     clashing = pd.DataFrame(
