@@ -126,6 +126,14 @@ class Jobs:
                     "UPDATE jobs SET cancel_requested = 1 WHERE id = ?", [job_id]
                 )
 
+    def requeue(self, job_id: int, message: str) -> None:
+        """Put a running job back in the queue (its worker is stopping cleanly)."""
+        self._store.db.execute(
+            "UPDATE jobs SET status = 'queued', worker_id = NULL, message = ? "
+            "WHERE id = ? AND status = 'running'",
+            [message, job_id],
+        )
+
     def recover_stale(self, stale_before: str, max_attempts: int = 2) -> list[int]:
         """Jobs whose worker stopped heart-beating (killed, crashed): re-queue them, or
         fail them once they have been tried ``max_attempts`` times. Returns their ids."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,14 +27,28 @@ class JobCancelled(Exception):
     """The user asked for this job to stop."""
 
 
-class Reporter:
-    """Throttled heartbeat and progress for one job; ``True`` means 'please stop'."""
+class WorkerStopping(Exception):
+    """The worker was asked to stop (Ctrl-C, TERM): the job goes back to the queue."""
 
-    def __init__(self, store: Store, job_id: int, every_seconds: float = 2.0):
+
+class Reporter:
+    """Throttled heartbeat and progress for one job; ``True`` means 'please cancel'.
+    Raises ``WorkerStopping`` as soon as the worker itself is asked to stop."""
+
+    def __init__(
+        self,
+        store: Store,
+        job_id: int,
+        every_seconds: float = 2.0,
+        stopping: Callable[[], bool] = lambda: False,
+    ):
         self.store, self.job_id, self.every = store, job_id, every_seconds
+        self.stopping = stopping
         self._last, self._started = 0.0, time.monotonic()
 
     def __call__(self, fraction: float, phase: str, message: str = "", force: bool = False) -> bool:
+        if self.stopping():
+            raise WorkerStopping(f"the worker was stopped during {phase}")
         now = time.monotonic()
         if not force and now - self._last < self.every:
             return False

@@ -20,7 +20,7 @@ from core.learning.train import TrainingCancelled
 from core.store import Store, StoreBusy
 
 from .autoretrain import maybe_queue_first_model, maybe_queue_retrain
-from .handlers import HANDLERS, JobCancelled, Reporter
+from .handlers import HANDLERS, JobCancelled, Reporter, WorkerStopping
 from .status import HEARTBEAT_KEY
 
 
@@ -75,10 +75,15 @@ class Worker:
         return True
 
     def execute(self, store: Store, job: dict) -> None:
-        report = Reporter(store, job["id"], self.config.report_every_seconds)
+        report = Reporter(
+            store, job["id"], self.config.report_every_seconds, lambda: self._stopping
+        )
         context = {"device": self.device, "models_dir": self.models_dir}
         try:
             result = HANDLERS[job["kind"]](store, job, report, context)
+        except WorkerStopping as exc:
+            store.models.fail_unfinished_of_job(job["id"], str(exc))
+            store.jobs.requeue(job["id"], f"Re-queued: {exc}; it runs again at the next start.")
         except (TrainingCancelled, JobCancelled) as exc:
             self._contain(store, job, "cancelled", str(exc))
         except Exception as exc:  # a failed job must never take the worker down

@@ -139,3 +139,18 @@ def test_kill_9_during_training_loses_nothing_and_the_job_is_requeued(cohort_db)
         assert store.one("SELECT COUNT(*) AS n FROM judgments")["n"] == judged
         active = store.models.active()
         assert active is not None and os.path.exists(active["checkpoint_path"])
+
+
+def test_a_term_signal_stops_training_at_once_and_requeues_the_job(cohort_db):
+    with Store(cohort_db) as store:
+        job_id = store.jobs.submit("train", train_params(pairs_per_phase=100_000))
+    worker = _worker_process(cohort_db, stale_after=30)
+    with Store(cohort_db) as store:
+        deadline = time.monotonic() + 120
+        while store.jobs.get(job_id)["progress"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0  # not after the 100,000 pairs
+        job = store.jobs.get(job_id)
+        assert job["status"] == "queued" and "runs again at the next start" in job["message"]
+        assert [m["status"] for m in store.models.list()] == ["failed"]
