@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import secrets
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from . import database
 from .catalog import Datasets, Patients, Raters, Settings
 from .database import connect
 from .errors import DatabaseUnavailable, StoreBusy
@@ -23,6 +26,8 @@ from .judgments import Judgments
 from .models import Models
 
 SALT_ENV = "SEVERITY_SALT"
+# how often a writer retries for the write lock; None leaves it to SQLite's busy handler
+LOCK_POLL_SECONDS: float | None = 0.002
 
 
 class Store:
@@ -76,15 +81,7 @@ class Store:
             with self.db.atomic():
                 yield
             return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreBusy(
-                    "The database is busy (the background worker is probably saving); "
-                    "please try again in a moment. Nothing was lost."
-                ) from exc
-            raise
+        self._begin_immediate(conn)
         try:
             yield
         except BaseException:
@@ -92,6 +89,20 @@ class Store:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        try:
+            if LOCK_POLL_SECONDS is None:
+                conn.execute("BEGIN IMMEDIATE")
+            else:
+                _poll_for_write_lock(conn, LOCK_POLL_SECONDS)
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusy(
+                    "The database is busy (the background worker is probably saving); "
+                    "please try again in a moment. Nothing was lost."
+                ) from exc
+            raise
 
     def one(self, sql: str, params: list | tuple | None = None) -> dict | None:
         return next(self.db.query(sql, params or []), None)
@@ -135,3 +146,27 @@ class Store:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
         return salt_file.read_text().strip().encode()
+
+
+def _poll_for_write_lock(conn: sqlite3.Connection, every: float) -> None:
+    """``BEGIN IMMEDIATE``, retried every few milliseconds (with jitter) until the busy
+    timeout. SQLite's own busy handler sleeps longer and longer, up to 100 ms a try, and
+    so misses the short free moments that newer writers then take: with many writers
+    some waited seconds. Polling keeps every writer's wait close to the others'."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        deadline = time.monotonic() + database.BUSY_TIMEOUT_S
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(every * random.uniform(0.5, 1.5))
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(database.BUSY_TIMEOUT_S * 1000)}")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
