@@ -7,7 +7,7 @@ with its double-submit token), draw the next pair from the cached candidate ids
 and prepare both display images (decode, zoom, contrast, resize). Streamlit's own
 rendering and the browser are not included.
 
-    .venv/bin/python benchmarks/compare_latency.py [--images 100000] [--judgments 100000]
+    .venv/bin/python -m benchmarks.compare_latency [--images 100000] [--judgments 100000]
 """
 
 from __future__ import annotations

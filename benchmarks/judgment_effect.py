@@ -4,7 +4,7 @@ severity), paired by seed: agreement with the answers it was trained on, agreeme
 answers about validation images it never saw, and Kendall tau against the true severity
 of the validation images. Paired differences with a 95% bootstrap interval over seeds.
 
-    .venv/bin/python benchmarks/judgment_effect.py [--seeds 5] [--answers 200] \
+    .venv/bin/python -m benchmarks.judgment_effect [--seeds 5] [--answers 200] \
         [--patients 60] [--size 32] [--pairs-per-phase 960] [--share 0.5]
 """
 

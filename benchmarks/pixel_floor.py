@@ -1,7 +1,7 @@
 """The floor every learned representation must beat: logistic regression on raw pixels,
 on exactly the train / held-out test split that ``python -m core bench`` uses.
 
-    .venv/bin/python benchmarks/pixel_floor.py
+    .venv/bin/python -m benchmarks.pixel_floor
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
    truth; a quarter of its pairs are of two validation images, the case that once wrote
    checkpoints the embed job could not load. Failed jobs are counted (target: 0).
 
-    .venv/bin/python benchmarks/retrain_latency.py [--every 50] [--device cpu]
+    .venv/bin/python -m benchmarks.retrain_latency [--every 50] [--device cpu]
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@ the same model on synthetic tensors, in one run. The ratio (real / synthetic) sh
 whether the input pipeline starves the device; aim at 0.8 or better.
 
 GPU configuration (the papers'): ResNet-50 at 224 px, bf16 autocast, channels_last:
-    .venv/bin/python benchmarks/throughput.py --backbone resnet50 --image-size 224
+    .venv/bin/python -m benchmarks.throughput --backbone resnet50 --image-size 224
 CPU smoke run:
-    .venv/bin/python benchmarks/throughput.py --backbone resnet18 --image-size 32 --steps 10
+    .venv/bin/python -m benchmarks.throughput --backbone resnet18 --image-size 32 --steps 10
 """
 
 from __future__ import annotations
