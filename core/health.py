@@ -5,6 +5,8 @@ safe loader. A checkpoint written before metrics were converted to plain values 
 scalars inside) is repaired: loaded once with the full unpickler (it is this app's own
 file), converted and written back; its embed-and-project chain is then queued again.
 A checkpoint that is missing or cannot be repaired fails its version, with the reason.
+A loadable version whose map was never made (its chain failed or was lost) gets its
+chain queued again.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def _check_version(store: Store, model: dict, repair: bool) -> Finding:
     subject = f"version {model['version']}"
     result = check_checkpoint(model["checkpoint_path"], repair=repair)
     if result.state == "ok":
-        return Finding(subject, "ok", f"checkpoint loads; chain {model['chain']}")
+        requeued = _requeue_chain(store, model) if repair else ""
+        return Finding(subject, "ok", f"checkpoint loads; map {model['chain']}{requeued}")
     if result.state == "repaired":
         requeued = _requeue_chain(store, model)
         return Finding(
@@ -62,6 +65,7 @@ def _check_version(store: Store, model: dict, repair: bool) -> Finding:
 
 
 def _requeue_chain(store: Store, model: dict) -> str:
+    """A loadable version without a finished map gets its embed-and-project chain back."""
     if model["chain"] == "ready":
         return ""
     job = store.jobs.latest_for_model(model["id"])

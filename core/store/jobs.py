@@ -210,9 +210,9 @@ class Jobs:
     def latest_for_model(self, model_id: int) -> dict | None:
         """The newest embed or project job of a version."""
         row = self._store.one(
-            "SELECT * FROM jobs WHERE kind IN ('embed', 'project') "
+            f"SELECT * FROM jobs WHERE kind IN ({','.join('?' * len(CHAIN_KINDS))}) "
             "AND json_extract(params, '$.model_id') = ? ORDER BY id DESC LIMIT 1",
-            [model_id],
+            [*CHAIN_KINDS, model_id],
         )
         return decode_json_columns(row, "params", "result")
 

@@ -114,3 +114,21 @@ def test_a_failed_embed_job_can_be_retried(cohort_db, monkeypatch):
     with Store(cohort_db) as store:
         model = store.models.newest()
         assert model["chain"] == "ready" and model["active"] == 1  # first version: activated
+
+
+def test_check_requeues_a_loadable_version_whose_map_was_never_made(cohort_db, capsys):
+    with Store(cohort_db) as store:
+        store.jobs.submit("train", train_params())
+    run_worker_until_idle(cohort_db)
+    with Store(cohort_db) as store:  # a version from before chain states: no map, no job
+        first = store.models.active()
+        orphan = store.models.create("conpro", first["config"])
+        store.models.finish(orphan["id"], first["checkpoint_path"], {"val_macro_f1": 0.0})
+    assert main(["check", "--db", str(cohort_db), "--no-repair"]) == 0
+    with Store(cohort_db) as store:
+        assert store.jobs.latest_for_model(orphan["id"]) is None  # report only: nothing queued
+    assert main(["check", "--db", str(cohort_db)]) == 0
+    assert "queued its embed job" in capsys.readouterr().out
+    run_worker_until_idle(cohort_db)
+    with Store(cohort_db) as store:
+        assert store.models.get(orphan["id"])["chain"] == "ready"
