@@ -13,8 +13,12 @@ from pages.common import open_store, signed_in_user, worker_banner
 SHOWN_METRICS = (
     "macro_f1",
     "maee",
+    "maee_bayes",
     "qwk",
     "tau",
+    "auc_abnormal",
+    "tau_abnormal",
+    "tau_truth",
     "val_macro_f1",
     "val_tau",
     "val_judgment_agreement",

@@ -16,6 +16,7 @@ import torch
 from .config import TrainConfig
 from .data import ImageSet, load_npz_splits
 from .evaluate import evaluate
+from .metrics import constant_maee
 from .train import train
 
 COLUMNS = [
@@ -23,8 +24,12 @@ COLUMNS = [
     ("macro_recall", "macro recall"),
     ("accuracy", "accuracy"),
     ("maee", "MAEE"),
+    ("maee_bayes", "MAEE (Bayes)"),
     ("qwk", "QW kappa"),
     ("tau", "Kendall tau"),
+    ("auc_abnormal", "AUC abnormal"),
+    ("tau_abnormal", "tau abnormal"),
+    ("tau_truth", "tau truth"),
 ]
 HOLDOUT_SEED = 12345  # the held-out test slice never depends on the method's seed
 HOLDOUT_FRACTION = 0.2
@@ -109,6 +114,7 @@ def run_benchmark(
         },
         "runs": runs,
         "summary": summarise(runs, methods),
+        "constant_predictor": constant_maee(train_set.grades, test.grades),
     }
 
 
@@ -118,26 +124,39 @@ def _images_per_second(timings: dict[str, float]) -> float:
 
 
 def summarise(runs: list[dict], methods: list[str]) -> dict[str, dict[str, list[float]]]:
+    """Mean and sample standard deviation (ddof 1) over seeds, for every figure that
+    every run of the method has (tau_truth exists only where a truth does)."""
+    keys = [k for k, _ in COLUMNS] + ["train_seconds", "train_images_per_second"]
     summary = {}
     for method in methods:
         mine = [r for r in runs if r["method"] == method]
-        keys = [k for k, _ in COLUMNS] + ["train_seconds", "train_images_per_second"]
         summary[method] = {
-            k: [float(np.mean([r[k] for r in mine])), float(np.std([r[k] for r in mine]))]
-            for k in keys
+            k: _mean_std([r[k] for r in mine]) for k in keys if all(k in r for r in mine)
         }
     return summary
 
 
+def _mean_std(values: list[float]) -> list[float]:
+    spread = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return [float(np.mean(values)), spread]
+
+
 def markdown_table(report: dict) -> str:
-    header = "| method | " + " | ".join(title for _, title in COLUMNS)
+    shown = [(k, t) for k, t in COLUMNS if all(k in v for v in report["summary"].values())]
+    header = "| method | " + " | ".join(title for _, title in shown)
     header += " | train s | train img/s |"
-    lines = [header, "|" + " --- |" * (len(COLUMNS) + 3)]
+    lines = [header, "|" + " --- |" * (len(shown) + 3)]
     for method, values in report["summary"].items():
-        cells = [f"{values[k][0]:.3f} ± {values[k][1]:.3f}" for k, _ in COLUMNS]
+        cells = [f"{values[k][0]:.3f} ± {values[k][1]:.3f}" for k, _ in shown]
         cells.append(f"{values['train_seconds'][0]:.0f}")
         cells.append(f"{values['train_images_per_second'][0]:.0f}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    constant = report.get("constant_predictor")
+    if constant:
+        lines.append(
+            f"\nConstant predictor (always grade {constant['constant_grade']}): "
+            f"MAEE {constant['maee']:.3f}."
+        )
     return "\n".join(lines)
 
 

@@ -28,6 +28,7 @@ class ImageSet:
     image_ids: np.ndarray  # store ids (or positions for npz data)
     patients: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     visit_order: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=float))
+    health_is_truth: bool = True  # False where ``health`` only stands in for the grade
 
     def __len__(self) -> int:
         return len(self.images)
@@ -41,6 +42,7 @@ class ImageSet:
             self.image_ids[index],
             self.patients[index] if len(self.patients) else self.patients,
             self.visit_order[index] if len(self.visit_order) else self.visit_order,
+            self.health_is_truth,
         )
 
 
@@ -62,7 +64,11 @@ def load_npz_splits(path: str | Path, size: int) -> dict[str, ImageSet]:
     for split, (images, grades) in read_npz(Path(path)).items():
         n = len(grades)
         splits[split] = ImageSet(
-            to_tensor(images, size), grades.astype(int), grades.astype(float), np.arange(n)
+            to_tensor(images, size),
+            grades.astype(int),
+            grades.astype(float),  # LEARNER's regression target, not a truth
+            np.arange(n),
+            health_is_truth=False,
         )
     return splits
 

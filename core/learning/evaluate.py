@@ -16,7 +16,13 @@ import torch
 from torch import nn
 
 from .data import ImageSet
-from .metrics import classification_metrics, judgment_agreement, severity_tau
+from .metrics import (
+    bayes_maee_decision,
+    classification_metrics,
+    judgment_agreement,
+    maee,
+    severity_ordering,
+)
 from .scoring import severity_scores, space_vectors
 from .train import TrainResult
 
@@ -109,10 +115,14 @@ def evaluate(
         result.config.probe_epochs,
         result.config.seed,
     )
-    metrics = classification_metrics(test.grades, probe.predict(features["test"]))
+    probabilities = probe.probabilities(features["test"])
+    metrics = classification_metrics(test.grades, probabilities.argmax(1))
+    metrics["maee_bayes"] = maee(test.grades, bayes_maee_decision(probabilities))
     metrics["val_macro_f1"] = float(probe.val_macro_f1)
     scores = severity_scores(net, test.images, result.method.score_space, result.anchor)
-    metrics["tau"] = severity_tau(scores, test.grades)
+    metrics.update(
+        severity_ordering(scores, test.grades, test.health if test.health_is_truth else None)
+    )
     if held_out_judgments:
         metrics["judgment_agreement"] = agreement_on(net, result, test, held_out_judgments)
     return metrics

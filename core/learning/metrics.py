@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.stats import kendalltau
-from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, recall_score
+from sklearn.metrics import (
+    accuracy_score,
+    cohen_kappa_score,
+    f1_score,
+    recall_score,
+    roc_auc_score,
+)
 
 
 def maee(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -35,6 +41,50 @@ def severity_tau(score: np.ndarray, grade: np.ndarray) -> float:
     """Kendall tau (tau-b, ties allowed) between the severity score and the grade."""
     tau = kendalltau(score, grade).statistic
     return float(0.0 if np.isnan(tau) else tau)
+
+
+def severity_ordering(
+    score: np.ndarray, grade: np.ndarray, truth: np.ndarray | None = None
+) -> dict[str, float]:
+    """Two questions kept apart: does s(x) tell abnormal from normal (``auc_abnormal``),
+    and does it order severity *among* abnormal images (``tau_abnormal``)? Most
+    different-grade pairs involve a normal image, so ``tau`` alone mostly measures the
+    first. ``tau_truth`` is against a continuous truth where one exists (the synthetic
+    cohort's severity). Figures that cannot be measured (one class only) are left out."""
+    score, grade = np.asarray(score, dtype=float), np.asarray(grade)
+    figures = {"tau": severity_tau(score, grade)}
+    abnormal = grade > 0
+    if abnormal.any() and (grade == 0).any():
+        figures["auc_abnormal"] = float(roc_auc_score(abnormal[grade >= 0], score[grade >= 0]))
+    if len(np.unique(grade[abnormal])) > 1:
+        figures["tau_abnormal"] = severity_tau(score[abnormal], grade[abnormal])
+    if truth is not None:
+        known = np.isfinite(np.asarray(truth, dtype=float))
+        if known.sum() > 1:
+            figures["tau_truth"] = severity_tau(score[known], np.asarray(truth)[known])
+    return figures
+
+
+def bayes_maee_decision(probabilities: np.ndarray) -> np.ndarray:
+    """The grade that minimises the expected MAEE under the predicted distribution:
+    ``argmin_k sum_c p_c exp(|c - k|)`` (not the argmax, which ignores how far off a
+    wrong grade is)."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    grades = np.arange(probabilities.shape[1])
+    cost = np.exp(np.abs(grades[:, None] - grades[None, :]))  # cost[c, k]
+    return (probabilities @ cost).argmin(axis=1)
+
+
+def constant_maee(train_grades: np.ndarray, test_grades: np.ndarray) -> dict[str, float]:
+    """The floor: always answer the one grade that minimises expected MAEE under the
+    training split's grade frequencies, scored on the test grades."""
+    classes = int(max(np.max(train_grades), np.max(test_grades))) + 1
+    frequencies = np.bincount(train_grades, minlength=classes) / len(train_grades)
+    constant = int(bayes_maee_decision(frequencies[None, :])[0])
+    return {
+        "constant_grade": constant,
+        "maee": maee(test_grades, np.full_like(test_grades, constant)),
+    }
 
 
 def judgment_agreement(

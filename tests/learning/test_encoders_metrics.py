@@ -74,3 +74,35 @@ def test_tau_and_agreement():
         np.array([0.9, 0.1, 0.5]), np.array([0.1, 0.9, 0.5]), ["left", "left", "equal"]
     )
     assert agree == 0.5
+
+
+def test_ordering_metrics_separate_normal_vs_abnormal_from_order_among_abnormal():
+    from core.learning.metrics import severity_ordering
+
+    grade = np.array([0, 0, 0, 1, 2, 3, 4])
+    # knows normal from abnormal perfectly, but orders the abnormal grades backwards
+    score = np.array([0.0, 0.1, 0.2, 0.9, 0.8, 0.7, 0.6])
+    figures = severity_ordering(score, grade, truth=np.array([0, 0.1, 0.1, 0.3, 0.5, 0.7, 0.9]))
+    assert figures["auc_abnormal"] == 1.0
+    assert figures["tau_abnormal"] == pytest.approx(-1.0)
+    assert figures["tau"] > 0  # tau alone would call this a decent severity score
+    assert figures["tau_truth"] == pytest.approx(
+        severity_tau(score, np.array([0, 0.1, 0.1, 0.3, 0.5, 0.7, 0.9]))
+    )
+    assert "auc_abnormal" not in severity_ordering(score[3:], grade[3:])  # no normals
+    assert "tau_truth" not in severity_ordering(score, grade, np.full(7, np.nan))
+
+
+def test_bayes_decision_minimises_expected_maee_not_the_argmax():
+    from core.learning.metrics import bayes_maee_decision, constant_maee
+
+    # argmax says 0, but a 45% chance of grade 4 makes 0 very costly: 2 is cheaper
+    probabilities = np.array([[0.55, 0.0, 0.0, 0.0, 0.45]])
+    costs = [
+        sum(p * math.exp(abs(c - k)) for c, p in enumerate(probabilities[0])) for k in range(5)
+    ]
+    assert bayes_maee_decision(probabilities)[0] == int(np.argmin(costs)) == 2
+    assert bayes_maee_decision(np.eye(5)).tolist() == [0, 1, 2, 3, 4]
+    # training grades 0, 0, 0, 1, 4: always answering 1 costs least in expectation
+    floor = constant_maee(np.array([0, 0, 0, 1, 4]), np.array([0, 4]))
+    assert floor["constant_grade"] == 1 and floor["maee"] == pytest.approx((math.e + math.e**3) / 2)

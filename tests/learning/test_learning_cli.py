@@ -54,7 +54,10 @@ def test_bench_prints_a_table_and_writes_json(tiny_npz, tmp_path, capsys):
     ]
     mean, std = report["summary"]["conpro"]["macro_f1"]
     values = [r["macro_f1"] for r in report["runs"] if r["method"] == "conpro"]
-    assert mean == pytest.approx(np.mean(values)) and std == pytest.approx(np.std(values))
+    assert mean == pytest.approx(np.mean(values)) and std == pytest.approx(np.std(values, ddof=1))
+    assert {"maee_bayes", "auc_abnormal", "tau_abnormal"} <= set(report["summary"]["conpro"])
+    assert "tau_truth" not in report["summary"]["conpro"]  # RetinaMNIST-like: no truth
+    assert report["constant_predictor"]["maee"] >= 1.0 and "Constant predictor" in table
     # 8 images per grade; 20% of 8 rounds to 2 per grade, for 5 grades
     assert report["data"]["n_test"] == 10
     assert all(r["train_seconds"] >= 0 for r in report["runs"])
