@@ -10,11 +10,9 @@ import numpy as np
 
 from core.learning.checkpoint import load_checkpoint
 from core.learning.config import TrainConfig
-from core.learning.data import ImageSet, image_set_from_rows
-from core.learning.evaluate import train_probe
+from core.learning.data import image_set_from_rows
+from core.learning.embed import embed, trend_calls
 from core.learning.from_store import train_from_store
-from core.learning.scoring import severity_scores, space_vectors
-from core.learning.trend import pair_features, trend_labels, visit_pairs
 from core.projection import project
 from core.store import Store
 
@@ -91,32 +89,18 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> di
     rows = store.images.query()
     report(0.05, "loading images", f"{len(rows)} images", force=True)
     images = image_set_from_rows(store, rows, config.image_size)
-    report.check(0.3, "embedding")
-    # the latent map uses the method's score space; trend calls use u (the contrastive
-    # space, as in LEARNER), which is the same space for the contrastive methods
-    contrastive = space_vectors(net, images.images, "contrastive").numpy()
-    vectors = (
-        contrastive
-        if space in ("contrastive", "regression")
-        else (space_vectors(net, images.images, space).numpy())
-    )
-    report.check(0.6, "scoring", "test-time augmentation for the uncertainty band")
-    views = [
-        images.images,
-        images.images.flip(-1),
-        images.images.flip(-2),
-        images.images.flip(-1, -2),
-    ]
-    scores = np.stack([severity_scores(net, v, space, anchor) for v in views])
+    report.check(0.3, "embedding", "vectors, and severity over flipped copies for its band")
+    embedding = embed(net, images.images, space, anchor)
     store.models.save_embeddings(
         model["id"],
         images.image_ids.tolist(),
-        vectors,
-        scores[0],
-        scores.std(0),
+        embedding.vectors,
+        embedding.severity,
+        embedding.severity_std,
     )
     report.check(0.85, "trend calls")
-    trends = _trend_calls(contrastive, images, rows, config.seed)
+    splits = np.array([r["split"] for r in rows])
+    trends = trend_calls(embedding.contrastive, images, splits, config.seed)
     store.models.save_trends(model["id"], trends)
     store.jobs.submit(
         "project",
@@ -172,28 +156,6 @@ def handle_import(store: Store, job: dict, report: Reporter, context: dict) -> d
             {"file": o.file, "reason": o.reason} for o in result.outcomes if o.status == "rejected"
         ][:200],
     }
-
-
-def _trend_calls(vectors: np.ndarray, images: ImageSet, rows: list[dict], seed: int) -> list[tuple]:
-    """Train the 3-way trend probe on training-split patients, then call every
-    consecutive pair of visits. Trends follow the health score, else the grade."""
-    health = np.where(np.isfinite(images.health), images.health, images.grades / 4.0)
-    split = np.array([r["split"] for r in rows])
-    earlier, later = visit_pairs(images)
-    if len(earlier) < 10:
-        return []
-    labels = trend_labels(health, earlier, later)
-    features = pair_features(vectors, earlier, later)
-    train = split[earlier] == "train"
-    val = split[earlier] == "val"
-    if len(np.unique(labels[train])) < 2 or not val.any():
-        return []
-    probe = train_probe(features[train], labels[train], features[val], labels[val], 40, seed)
-    probabilities = probe.probabilities(features)
-    return [
-        (int(images.image_ids[a]), int(images.image_ids[b]), *map(float, p))
-        for a, b, p in zip(earlier, later, probabilities, strict=True)
-    ]
 
 
 HANDLERS = {
