@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.learning.methods import METHODS
+from core.learning.catalog import METHOD_INFO
 from core.worker.autoretrain import FIRST_MODEL, RETRAIN_EVERY_KEY, retrain_every
 from core.worker.status import retrain_blocker
 from pages.common import open_store, signed_in_user, worker_banner
@@ -84,9 +84,9 @@ def _train_form() -> None:
         columns = st.columns(4)
         method = columns[0].selectbox(
             "Method",
-            list(METHODS),
+            list(METHOD_INFO),
             format_func=lambda m: m,
-            help="\n".join(f"{m.name}: {m.description}" for m in METHODS.values()),
+            help="\n".join(f"{m.name}: {m.description}" for m in METHOD_INFO.values()),
         )
         epochs = columns[1].number_input("Epochs", 0.5, 200.0, FIRST_MODEL.epochs, 0.5)
         size = columns[2].selectbox("Image size", [28, 32, 48, 64, 128, 224], index=1)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .catalog import METHOD_INFO
 from .data import augment
 from .encoders import SeverityNet, normality_anchor
 from .losses import (
@@ -125,53 +126,20 @@ class Method:
     description: str = ""
 
 
+STEPS: dict[str, tuple[tuple[str, Step], ...]] = {
+    "conpro": (("con", con_step), ("pro", pro_step)),
+    "semise": (("con", con_step), ("semise", semise_step)),
+    "learner": (("learner", learner_step),),
+    "supcon2": (("con", con_step),),
+    "supconn": (("supcon", supconn_step),),
+    "simclr": (("simclr", simclr_step),),
+    "random": (),
+}
+
+# names, descriptions and score spaces live in the torch-free catalog (the UI lists them)
 METHODS: dict[str, Method] = {
-    m.name: m
-    for m in (
-        Method(
-            "conpro",
-            (("con", con_step), ("pro", pro_step)),
-            "preference",
-            True,
-            "ConPro: binary margin contrastive, then Bradley-Terry preference",
-        ),
-        Method(
-            "semise",
-            (("con", con_step), ("semise", semise_step)),
-            "preference",
-            True,
-            "SEMISE: Con, then alpha NT-Xent + (1 - alpha) preference",
-        ),
-        Method(
-            "learner",
-            (("learner", learner_step),),
-            "regression",
-            False,
-            "LEARNER: MSE on the health score + (weighted) score-ranked contrastive",
-        ),
-        Method(
-            "supcon2",
-            (("con", con_step),),
-            "contrastive",
-            False,
-            "SupCon-2: the Con step alone (normal vs abnormal)",
-        ),
-        Method(
-            "supconn",
-            (("supcon", supconn_step),),
-            "contrastive",
-            False,
-            "SupCon-n: supervised contrastive over all grades",
-        ),
-        Method(
-            "simclr",
-            (("simclr", simclr_step),),
-            "contrastive",
-            False,
-            "SimCLR: NT-Xent on augmented views, no labels",
-        ),
-        Method("random", (), "features", False, "Untrained encoder (random init)"),
-    )
+    name: Method(name, STEPS[name], info.score_space, info.needs_preferences, info.description)
+    for name, info in METHOD_INFO.items()
 }
 
 

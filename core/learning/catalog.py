@@ -1,0 +1,65 @@
+"""The training methods by name, listable without importing torch: what the UI shows
+(a dropdown, a description) must not load the deep-learning stack into the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    name: str
+    description: str
+    score_space: str  # preference | contrastive | features | regression
+    needs_preferences: bool  # trains on preference pairs (grades, expert answers)
+    phases: tuple[str, ...]
+
+
+METHOD_INFO: dict[str, MethodInfo] = {
+    m.name: m
+    for m in (
+        MethodInfo(
+            "conpro",
+            "ConPro: binary margin contrastive, then Bradley-Terry preference",
+            "preference",
+            True,
+            ("con", "pro"),
+        ),
+        MethodInfo(
+            "semise",
+            "SEMISE: Con, then alpha NT-Xent + (1 - alpha) preference",
+            "preference",
+            True,
+            ("con", "semise"),
+        ),
+        MethodInfo(
+            "learner",
+            "LEARNER: MSE on the health score + (weighted) score-ranked contrastive",
+            "regression",
+            False,
+            ("learner",),
+        ),
+        MethodInfo(
+            "supcon2",
+            "SupCon-2: the Con step alone (normal vs abnormal)",
+            "contrastive",
+            False,
+            ("con",),
+        ),
+        MethodInfo(
+            "supconn",
+            "SupCon-n: supervised contrastive over all grades",
+            "contrastive",
+            False,
+            ("supcon",),
+        ),
+        MethodInfo(
+            "simclr",
+            "SimCLR: NT-Xent on augmented views, no labels",
+            "contrastive",
+            False,
+            ("simclr",),
+        ),
+        MethodInfo("random", "Untrained encoder (random init)", "features", False, ()),
+    )
+}
