@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from core.learning.config import TrainConfig
+from core.learning.config import TrainConfig, uses_small_input
 from core.learning.data import load_npz_splits
 from core.learning.device import autocast, prepare_model, resolve_device
 from core.learning.losses import margin_contrastive_loss
@@ -84,7 +84,7 @@ def main() -> None:
     config = TrainConfig(
         backbone=args.backbone,
         image_size=args.image_size,
-        small_input=args.image_size <= 64,
+        small_input=uses_small_input(args.image_size),
         batch_size=args.batch_size,
         device=args.device,
     )

@@ -6,10 +6,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.learning.catalog import TRENDS
 from core.worker.status import map_note
 from pages.common import open_store, thumbnail_array, worker_banner
 
-TRENDS = ("improved", "same", "deteriorated")
 MARK = {"improved": ":green[improved]", "same": "same", "deteriorated": ":red[**deteriorated**]"}
 
 store = open_store()

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.learning.catalog import METHOD_INFO
+from core.learning.config import uses_small_input
 from core.worker.autoretrain import FIRST_MODEL, RETRAIN_EVERY_KEY, retrain_every
 from core.worker.status import retrain_blocker
 from pages.common import open_store, signed_in_user, worker_banner
@@ -98,7 +99,7 @@ def _train_form() -> None:
                 "method": method,
                 "epochs": float(epochs),
                 "image_size": int(size),
-                "small_input": int(size) <= 64,
+                "small_input": uses_small_input(int(size)),
             }
             chosen = None if dataset == "All datasets" else dataset
             job = store.jobs.submit("train", {"config": config, "dataset": chosen})

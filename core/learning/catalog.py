@@ -1,9 +1,12 @@
-"""The training methods by name, listable without importing torch: what the UI shows
-(a dropdown, a description) must not load the deep-learning stack into the app."""
+"""What the UI needs to know about learning, without importing torch: the training
+methods by name (a dropdown, a description) and the trend classes. The pages must not
+load the deep-learning stack into the app."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+TRENDS = ("improved", "same", "deteriorated")  # the trend probe's classes, in this order
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.paths import PROJECT_ROOT
 
-from .config import TrainConfig
+from .config import TrainConfig, uses_small_input
 
 
 def add_training_options(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> TrainConfig:
     }
     config = TrainConfig(**{k: v for k, v in chosen.items() if v is not None})
     # large inputs use the standard ImageNet stem
-    return replace(config, small_input=config.image_size <= 64)
+    return replace(config, small_input=uses_small_input(config.image_size))
 
 
 def add_parsers(commands) -> None:

@@ -6,6 +6,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+SMALL_INPUT_MAX = 64  # up to this size a 3x3 stride-1 stem replaces ImageNet's
+
+
+def uses_small_input(image_size: int) -> bool:
+    return image_size <= SMALL_INPUT_MAX
+
 
 @dataclass(frozen=True)
 class TrainConfig:

@@ -10,7 +10,6 @@ from .evaluate import train_probe
 from .metrics import classification_metrics
 from .scoring import space_vectors
 
-TRENDS = ("improved", "same", "deteriorated")
 SAME_WITHIN = 0.1  # a health-score change smaller than this counts as "same"
 
 
