@@ -28,6 +28,7 @@ class TrainConfig:
     head_lr: float = 1e-2  # the paper: 1e-2
     weight_decay: float = 5e-4
     margin: float = 2.0  # Con step margin m in (0, 2]
+    preference_scale: float = 1.0  # logit scale in the PrO loss; the paper: 1
     anchor_n: int = 10  # normal images averaged into the normality anchor (1, 10, 20)
     alpha: float = 0.5  # SEMISE: alpha * NT-Xent + (1 - alpha) * preference
     temperature: float = 0.5  # NT-Xent temperature

@@ -42,7 +42,11 @@ def severity_score(v: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
 
 
 def preference_loss(
-    v_i: torch.Tensor, v_j: torch.Tensor, anchor: torch.Tensor, i_more_severe: torch.Tensor
+    v_i: torch.Tensor,
+    v_j: torch.Tensor,
+    anchor: torch.Tensor,
+    i_more_severe: torch.Tensor,
+    scale: float = 1.0,
 ) -> torch.Tensor:
     """ConPro's PrO step: Bradley-Terry over distances to the normality anchor.
 
@@ -53,11 +57,19 @@ def preference_loss(
     ``i_more_severe``: (B,) targets, 1 when i is more severe, 0 when j is, and 0.5 for a
     tie (same grade, or an expert's "equal"): ties pull the two scores together.
     Sign: with y = 1, moving ``v_i`` farther from the anchor lowers the loss.
+
+    ``scale`` multiplies the logit: ``sigmoid(scale * (s_i - s_j))``. The paper's loss is
+    ``scale = 1``; cosine distances lie in [0, 2], so its logits are bounded by 2 and a
+    decided pair's loss never falls below 0.127: every pair keeps pulling equally and
+    the ordering drifts between seeds. A larger scale (a temperature of 1/scale) lets
+    decided pairs rest (see docs/benchmarks.md for the measurements).
     """
     _check_pair(v_i, v_j, i_more_severe)
     if ((i_more_severe < 0) | (i_more_severe > 1)).any():
         raise ValueError("preference targets must lie in [0, 1]")
-    logits = severity_score(v_i, anchor) - severity_score(v_j, anchor)
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, not {scale}")
+    logits = scale * (severity_score(v_i, anchor) - severity_score(v_j, anchor))
     return F.binary_cross_entropy_with_logits(logits, i_more_severe.to(logits.dtype))
 
 

@@ -67,7 +67,13 @@ def _preference(net: SeverityNet, ctx: StepContext) -> torch.Tensor:
     pairs = ctx.preference_pairs.sample(ctx.config.batch_size, ctx.rng)
     v = net.preference(ctx.batch(np.concatenate([pairs.i, pairs.j])))
     v_i, v_j = v.float().chunk(2)
-    return preference_loss(v_i, v_j, anchor, torch.as_tensor(pairs.target, device=v.device))
+    return preference_loss(
+        v_i,
+        v_j,
+        anchor,
+        torch.as_tensor(pairs.target, device=v.device),
+        ctx.config.preference_scale,
+    )
 
 
 def pro_step(net: SeverityNet, ctx: StepContext):

@@ -53,16 +53,30 @@ def test_margin_contrastive_hand_worked_value():
 
 
 @pytest.mark.parametrize(("batch", "dim"), SHAPES)
-def test_preference_loss_matches_the_equation(batch, dim):
+@pytest.mark.parametrize("scale", [1.0, 5.0])
+def test_preference_loss_matches_the_equation(batch, dim, scale):
     torch.manual_seed(batch + dim)
     v_i, v_j, anchor = torch.randn(batch, dim), torch.randn(batch, dim), torch.randn(dim)
     y = torch.tensor([[0.0, 0.5, 1.0][k % 3] for k in range(batch)])
     total = 0.0
     for a, b, target in zip(rows(v_i), rows(v_j), y.tolist(), strict=True):
         s_i, s_j = 1 - cos(a, anchor.tolist()), 1 - cos(b, anchor.tolist())
-        p = 1 / (1 + math.exp(-(s_i - s_j)))
+        p = 1 / (1 + math.exp(-scale * (s_i - s_j)))
         total += -(target * math.log(p) + (1 - target) * math.log(1 - p))
-    assert preference_loss(v_i, v_j, anchor, y).item() == pytest.approx(total / batch, rel=1e-5)
+    loss = preference_loss(v_i, v_j, anchor, y, scale=scale)
+    assert loss.item() == pytest.approx(total / batch, rel=1e-5)
+
+
+def test_preference_scale_lets_a_decided_pair_rest():
+    """Cosine distances lie in [0, 2]: at scale 1 a perfectly decided pair still pays
+    log(1 + e^-2) = 0.127; a larger scale lets its loss go to almost nothing."""
+    anchor = torch.tensor([1.0, 0.0])
+    far, near = torch.tensor([[-1.0, 0.0]]), torch.tensor([[1.0, 0.0]])  # s = 2 and s = 0
+    y = torch.tensor([1.0])
+    assert preference_loss(far, near, anchor, y).item() == pytest.approx(math.log1p(math.e**-2))
+    assert preference_loss(far, near, anchor, y, scale=5.0).item() < 1e-4
+    with pytest.raises(ValueError, match="scale"):
+        preference_loss(far, near, anchor, y, scale=0.0)
 
 
 def test_preference_sign_moving_the_more_severe_image_away_from_normal_lowers_the_loss():
