@@ -5,7 +5,7 @@ severity over all test images and among abnormal ones. Paired by seed, with a 95
 bootstrap interval over seeds.
 
     .venv/bin/python -m benchmarks.preference_scale [--seeds 3] [--scales 1,5] \
-        [--patients 40] [--size 32] [--pairs-per-phase 960]
+        [--patients 40] [--size 32] [--pairs-per-phase 960] [--out FILE.json]
 """
 
 from __future__ import annotations
