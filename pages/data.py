@@ -55,11 +55,12 @@ else:
 if lead:
     tab_browse, tab_import, tab_export = st.tabs(["Browse", "Import", "Export"])
 else:
-    (tab_browse,) = st.tabs(["Browse"])
-    st.caption(
+    st.info(
         "Importing, exporting and backing up are for study leads: "
-        + ("sign in (in the sidebar)." if user is None else "ask yours.")
+        + ("sign in (in the sidebar)." if user is None else "ask yours."),
+        icon=":material/lock:",
     )
+    (tab_browse,) = st.tabs(["Browse"])
 
 with tab_browse:
     if datasets:

@@ -79,7 +79,7 @@ def test_only_a_study_lead_sees_import_export_and_backup(seeded_db):
     assert not rater.exception
     assert [t.label for t in rater.tabs] == ["Browse"]
     assert not rater.get("download_button") and not rater.get("file_uploader")
-    assert "study leads" in " ".join(c.value for c in rater.caption)
+    assert "study leads: ask yours" in rater.info[0].value
 
 
 def test_names_are_shown_as_text_not_markdown(seeded_db):
