@@ -28,6 +28,8 @@ from core.store import Answer, NewImage, Store
 from core.strategies import STRATEGIES, Scope, candidates_for, present
 from pages.common import display_image
 
+from .common import write_json
+
 
 def seed(store: Store, images: int, judgments: int) -> None:
     rng = np.random.default_rng(0)
@@ -115,8 +117,7 @@ def main() -> None:
         "max_ms": round(timings[-1], 2),
     }
     print(json.dumps(result, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    write_json(result, args.out)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from core.demo import import_cohort
 from core.store import Answer, Store
 from core.synthetic import CohortConfig
 
+from .common import write_json
+
 
 def rater(
     db: str, number: int, interval: float, seconds: float, lock_wait: str, out: mp.Queue
@@ -150,8 +152,7 @@ def main() -> None:
     results = [one_mode(mode, args) for mode in args.modes.split(",")]
     report = {"settings": vars(args), "results": results}
     print(json.dumps(report, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    write_json(report, args.out)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .common import write_json
+
 PROBE = """
 import sys, time
 from pathlib import Path
@@ -35,6 +37,7 @@ def rss(field):
 from core.imaging import ImageRejected, decode_raster
 from core.imaging.dicom import decode_dicom
 from core.importers.npz import NpzFormatError, read_npz
+
 
 path = Path(sys.argv[1])
 before = rss("VmRSS")
@@ -125,8 +128,7 @@ def main() -> None:
         "files": results,
     }
     print(json.dumps(report, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    write_json(report, args.out)
 
 
 if __name__ == "__main__":

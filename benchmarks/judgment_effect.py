@@ -14,7 +14,6 @@ import argparse
 import itertools
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import kendalltau
@@ -27,6 +26,8 @@ from core.learning.train import train
 from core.simulation import SimulatedRater, judge_pairs, truth_of
 from core.store import Store
 from core.synthetic import CohortConfig
+
+from .common import bootstrap_interval, write_json
 
 
 def agreement(scores: np.ndarray, position: dict, judged: list[dict]) -> float:
@@ -84,12 +85,6 @@ def one_seed(seed: int, args: argparse.Namespace) -> dict:
     return row
 
 
-def bootstrap_interval(values: np.ndarray, draws: int = 10_000) -> list[float]:
-    rng = np.random.default_rng(0)
-    means = rng.choice(values, (draws, len(values))).mean(1)
-    return [float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -124,8 +119,7 @@ def main() -> None:
         "paired": summary,
     }
     print(json.dumps(summary, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    write_json(result, args.out)
 
 
 if __name__ == "__main__":

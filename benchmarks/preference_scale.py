@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +25,7 @@ from core.learning.train import train
 from core.store import Store
 from core.synthetic import CohortConfig
 
-from .judgment_effect import bootstrap_interval
+from .common import bootstrap_interval, write_json
 
 
 def one_seed(seed: int, scales: list[float], args: argparse.Namespace) -> dict:
@@ -88,8 +87,7 @@ def main() -> None:
         "paired_against_scale_" + baseline: paired,
     }
     print(json.dumps(paired, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    write_json(report, args.out)
 
 
 if __name__ == "__main__":

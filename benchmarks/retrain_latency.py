@@ -25,6 +25,8 @@ from core.demo import seed_demo
 from core.simulation import SimulatedRater, judge_pairs, truth_of
 from core.store import AlreadyJudged, Store
 
+from .common import write_json
+
 
 def projected_versions(store: Store) -> list[int]:
     return [
@@ -117,8 +119,7 @@ def main() -> None:
         "versions": versions,
     }
     print(json.dumps(result, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    write_json(result, args.out)
 
 
 if __name__ == "__main__":

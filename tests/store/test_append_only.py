@@ -35,34 +35,20 @@ def _check_sound(path):
         assert store.integrity_problems() == []
 
 
-def test_insert_or_replace_of_an_existing_id_is_refused(judged):
-    path, (a, b, _, rater, first) = judged
-    before = _rows(path)
-    plain = sqlite3.connect(path)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        plain.execute(
-            "INSERT OR REPLACE INTO judgments (id, left_image_id, right_image_id, outcome, "
-            "rater_id, created_at) VALUES (?, ?, ?, 'equal', ?, 'now')",
-            [first, a, b, rater],
-        )
-    plain.close()
-    assert _rows(path) == before
-    _check_sound(path)
-
-
-def test_a_clashing_request_token_or_supersedes_cannot_delete_another_row(judged):
+@pytest.mark.parametrize("clash", ["id", "request_token", "supersedes"])
+def test_insert_or_replace_that_would_delete_a_row_is_refused(judged, clash):
+    """REPLACE deletes whichever row clashes on the primary key or a unique column."""
     path, (a, _, c, rater, first) = judged
     before = _rows(path)
+    value = {"id": first, "request_token": "t2", "supersedes": first}[clash]
     plain = sqlite3.connect(path)
     plain.execute("PRAGMA foreign_keys = ON")
-    for clash in ("request_token", "supersedes"):
-        value = "t2" if clash == "request_token" else first
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            plain.execute(
-                "INSERT OR REPLACE INTO judgments (left_image_id, right_image_id, outcome, "
-                f"rater_id, created_at, {clash}) VALUES (?, ?, 'equal', ?, 'now', ?)",
-                [a, c, rater, value],
-            )
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        plain.execute(
+            "INSERT OR REPLACE INTO judgments (left_image_id, right_image_id, outcome, "
+            f"rater_id, created_at, {clash}) VALUES (?, ?, 'equal', ?, 'now', ?)",
+            [a, c, rater, value],
+        )
     plain.close()
     assert _rows(path) == before
     _check_sound(path)
