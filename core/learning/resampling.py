@@ -1,0 +1,198 @@
+"""Intervals and paired differences for a benchmark: a bootstrap over test images.
+
+Each resample draws test images with replacement *and* runs (seeds) with replacement;
+every figure of every drawn run is recomputed on the drawn images, the same images for
+every method. So the interval of a method's seed-mean, and of the difference between
+two methods (paired by seed and by image), carries both the spread of the seeds and the
+luck of the test slice. The classification figures are computed from one confusion
+matrix per resample (``tests/learning/test_resampling.py`` checks them against
+scikit-learn and scipy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import kendalltau, rankdata
+
+FIGURES = (
+    "macro_f1",
+    "macro_recall",
+    "accuracy",
+    "maee",
+    "maee_bayes",
+    "qwk",
+    "tau",
+    "tau_abnormal",
+    "auc_abnormal",
+    "tau_truth",
+)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """One run's answers for each test image."""
+
+    predicted: np.ndarray  # grade (probe argmax)
+    predicted_bayes: np.ndarray  # grade of least expected MAEE
+    score: np.ndarray  # severity score s(x)
+
+
+def figures(
+    grades: np.ndarray, answers: Answers, truth: np.ndarray | None = None, index=None
+) -> dict[str, float]:
+    """Every figure of one run on the test images at ``index`` (all when None)."""
+    index = np.arange(len(grades)) if index is None else index
+    y = grades[index]
+    classes = int(grades.max()) + 1
+    out = _classification(y, answers.predicted[index], classes)
+    out["maee_bayes"] = float(np.exp(np.abs(y - answers.predicted_bayes[index])).mean())
+    score = answers.score[index]
+    out["tau"] = _tau(score, y)
+    abnormal = y > 0
+    if abnormal.any() and not abnormal.all():
+        out["auc_abnormal"] = _auc(score, abnormal)
+    if len(np.unique(y[abnormal])) > 1:
+        out["tau_abnormal"] = _tau(score[abnormal], y[abnormal])
+    if truth is not None:
+        out["tau_truth"] = _tau(score, truth[index])
+    return out
+
+
+def _classification(y: np.ndarray, p: np.ndarray, classes: int) -> dict[str, float]:
+    """macro-F1 and macro recall over the grades present in ``y`` (scikit-learn's
+    ``labels=np.unique(y)``, ``zero_division=0``), accuracy, MAEE and quadratic kappa
+    with weights ``(i - j)^2`` on the grade values."""
+    confusion = np.bincount(y * classes + p, minlength=classes * classes).reshape(classes, classes)
+    hits = np.diag(confusion).astype(float)
+    actual, chosen = confusion.sum(1), confusion.sum(0)
+    present = actual > 0
+    recall = np.divide(hits, actual, out=np.zeros(classes), where=actual > 0)
+    precision = np.divide(hits, chosen, out=np.zeros(classes), where=chosen > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros(classes), where=total > 0)
+    n = len(y)
+    grade = np.arange(classes)
+    weights = (grade[:, None] - grade[None, :]) ** 2
+    expected = np.outer(actual, chosen) / n
+    denominator = (weights * expected).sum()
+    qwk = 1.0 - (weights * confusion).sum() / denominator if denominator > 0 else 0.0
+    return {
+        "macro_f1": float(f1[present].mean()),
+        "macro_recall": float(recall[present].mean()),
+        "accuracy": float(hits.sum() / n),
+        "maee": float(np.exp(np.abs(y - p)).mean()),
+        "qwk": float(qwk),
+    }
+
+
+PAIRWISE_TAU_MAX = 1500  # up to this many images tau-b is computed on all pairs at once
+
+
+def _tau(score: np.ndarray, truth: np.ndarray) -> float:
+    """Kendall tau-b (0 where undefined). For a test slice of benchmark size, from the
+    signs of all pairwise differences in one go: the same figure as scipy's
+    ``kendalltau``, without its per-call overhead, which dominated the bootstrap."""
+    if len(score) > PAIRWISE_TAU_MAX:
+        tau = kendalltau(score, truth).statistic
+        return float(0.0 if np.isnan(tau) else tau)
+    # every pair counted twice (i, j and j, i) in numerator and denominator alike
+    dx = np.sign(score[:, None] - score[None, :])
+    dy = np.sign(truth[:, None] - truth[None, :])
+    denominator = np.sqrt(float(np.count_nonzero(dx)) * float(np.count_nonzero(dy)))
+    return float((dx * dy).sum() / denominator) if denominator > 0 else 0.0
+
+
+def _auc(score: np.ndarray, positive: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic (ties count a half)."""
+    ranks = rankdata(score)
+    n_pos = int(positive.sum())
+    n_neg = len(score) - n_pos
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def summarise_with_intervals(
+    grades: np.ndarray,
+    answers: dict[str, list[Answers]],
+    truth: np.ndarray | None = None,
+    references: tuple[str, ...] = (),
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict]:
+    """Per method: mean and standard deviation (ddof 1) over its runs of every figure on
+    the whole test slice, with a 95% percentile interval for the mean from resampling
+    test images; and, against each of ``references``, the paired difference
+    ``reference - method`` (run k against run k, same resample) with its interval and
+    per-run values."""
+    rng = np.random.default_rng(seed)
+    n = len(grades)
+    references = tuple(r for r in references if r in answers)
+    point = {m: [figures(grades, a, truth) for a in runs] for m, runs in answers.items()}
+    names = [f for f in FIGURES if all(f in r for runs in point.values() for r in runs)]
+    draws = {m: {f: np.empty(resamples) for f in names} for m in answers}
+    pairs = [(ref, m) for ref in references for m in answers if m != ref]
+    most_runs = max(len(runs) for runs in answers.values())
+    paired = {pair: {f: np.empty(resamples) for f in names} for pair in pairs}
+    for b in range(resamples):
+        index = rng.integers(0, n, n)
+        if len(np.unique(grades[index])) < len(np.unique(grades)):
+            index = _keep_every_grade(index, grades, rng)
+        per_run = {
+            m: [figures(grades, a, truth, index) for a in runs] for m, runs in answers.items()
+        }
+        seeds = rng.integers(0, most_runs, most_runs)
+        per_run = {m: [runs[k % len(runs)] for k in seeds] for m, runs in per_run.items()}
+        for m, runs in per_run.items():
+            for f in names:
+                draws[m][f][b] = np.mean([r[f] for r in runs])
+        for ref, m in pairs:
+            for f in names:
+                paired[ref, m][f][b] = _paired_mean(per_run[ref], per_run[m], f)
+    summary = {}
+    for m, runs in point.items():
+        summary[m] = {"runs": len(runs), "metrics": {}}
+        for f in names:
+            values = [r[f] for r in runs]
+            summary[m]["metrics"][f] = {
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                "ci95": _interval(draws[m][f]),
+            }
+        against = {
+            ref: {
+                f: {
+                    "mean": _paired_mean(point[ref], runs, f),
+                    "ci95": _interval(paired[ref, m][f]),
+                    "per_run": _paired_values(point[ref], runs, f),
+                }
+                for f in names
+            }
+            for ref in references
+            if ref != m
+        }
+        if against:
+            summary[m]["paired"] = against
+    return summary
+
+
+def _keep_every_grade(index: np.ndarray, grades: np.ndarray, rng) -> np.ndarray:
+    """A resample that lost a rare grade gets one image of it back, so that macro
+    figures average over the same grades in every resample."""
+    missing = np.setdiff1d(np.unique(grades), grades[index])
+    extra = [rng.choice(np.flatnonzero(grades == g)) for g in missing]
+    return np.concatenate([index[: len(index) - len(extra)], extra]).astype(int)
+
+
+def _paired_values(reference: list[dict], other: list[dict], figure: str) -> list[float]:
+    """Run k of the reference minus run k of the other (a method with fewer runs, such as
+    the one deterministic constant row, repeats its runs in turn)."""
+    return [float(r[figure] - other[k % len(other)][figure]) for k, r in enumerate(reference)]
+
+
+def _paired_mean(reference: list[dict], other: list[dict], figure: str) -> float:
+    return float(np.mean(_paired_values(reference, other, figure)))
+
+
+def _interval(draws: np.ndarray) -> list[float]:
+    return [float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))]

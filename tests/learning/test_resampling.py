@@ -1,0 +1,89 @@
+"""The benchmark's fast figures against scikit-learn and scipy, and the bootstrap's
+intervals and paired differences on answers whose truth is known."""
+
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+from sklearn.metrics import cohen_kappa_score, roc_auc_score
+
+from core.learning.metrics import classification_metrics, maee
+from core.learning.resampling import Answers, figures, summarise_with_intervals
+
+
+def random_answers(rng, n=150, classes=5):
+    grades = rng.integers(0, classes, n)
+    noisy = np.clip(grades + rng.integers(-2, 3, n), 0, classes - 1)
+    score = grades + rng.normal(0, 1.5, n)
+    return grades, Answers(noisy, np.clip(noisy + rng.integers(-1, 2, n), 0, 4), score)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fast_figures_equal_the_reference_implementations(seed):
+    rng = np.random.default_rng(seed)
+    grades, answers = random_answers(rng)
+    truth = grades + rng.normal(0, 0.3, len(grades))
+    index = rng.integers(0, len(grades), len(grades))
+    fast = figures(grades, answers, truth, index)
+    y, p = grades[index], answers.predicted[index]
+    reference = classification_metrics(y, p)
+    reference["qwk"] = cohen_kappa_score(y, p, weights="quadratic", labels=np.arange(5))
+    reference["maee_bayes"] = maee(y, answers.predicted_bayes[index])
+    score, abnormal = answers.score[index], y > 0
+    reference["tau"] = kendalltau(score, y).statistic
+    reference["tau_abnormal"] = kendalltau(score[abnormal], y[abnormal]).statistic
+    reference["auc_abnormal"] = roc_auc_score(abnormal, score)
+    reference["tau_truth"] = kendalltau(score, truth[index]).statistic
+    assert fast == pytest.approx(reference, abs=1e-12)
+
+
+def test_a_grade_missing_from_the_predictions_scores_zero_not_an_error():
+    grades = np.array([0, 0, 1, 2, 3, 4])
+    answers = Answers(np.zeros(6, dtype=int), np.zeros(6, dtype=int), np.zeros(6))
+    out = figures(grades, answers)
+    assert out["macro_f1"] == pytest.approx(
+        classification_metrics(grades, np.zeros(6, int))["macro_f1"]
+    )
+    assert out["tau"] == 0.0 and out["auc_abnormal"] == 0.5
+
+
+def test_intervals_hold_the_mean_and_paired_differences_find_a_real_gap():
+    rng = np.random.default_rng(0)
+    n = 200
+    grades = rng.integers(0, 5, n)
+
+    def runs(noise):
+        out = []
+        for _ in range(4):
+            guess = np.clip(np.round(grades + rng.normal(0, noise, n)), 0, 4).astype(int)
+            out.append(Answers(guess, guess, grades + rng.normal(0, noise, n)))
+        return out
+
+    good, poor = runs(0.5), runs(2.0)
+    summary = summarise_with_intervals(
+        grades, {"good": good, "poor": poor, "same": good}, references=("good",), resamples=200
+    )
+    for method in ("good", "poor"):
+        for figure in summary[method]["metrics"].values():
+            low, high = figure["ci95"]
+            assert low <= figure["mean"] <= high and figure["std"] > 0
+    gap = summary["poor"]["paired"]["good"]["tau"]
+    assert gap["ci95"][0] > 0.2  # far better, and the interval says so
+    assert len(gap["per_run"]) == 4
+    identical = summary["same"]["paired"]["good"]["macro_f1"]
+    assert identical["mean"] == 0.0 and identical["ci95"] == [0.0, 0.0]
+    assert "paired" not in summary["good"]
+
+
+def test_seed_spread_widens_the_interval():
+    """Two methods with the same mean figure on the test images, one steady and one whose
+    runs disagree: the second's interval is wider (seeds are resampled too)."""
+    rng = np.random.default_rng(1)
+    n = 300
+    grades = rng.integers(0, 5, n)
+    steady = [Answers(grades, grades, grades + rng.normal(0, 1.0, n)) for _ in range(5)]
+    shaky = [
+        Answers(grades, grades, grades + rng.normal(0, noise, n)) for noise in (0.2, 0.4, 1, 3, 6)
+    ]
+    summary = summarise_with_intervals(grades, {"steady": steady, "shaky": shaky}, resamples=300)
+    width = {m: np.diff(summary[m]["metrics"]["tau"]["ci95"])[0] for m in summary}
+    assert width["shaky"] > 2 * width["steady"]
