@@ -13,7 +13,7 @@ TRENDS = ("improved", "same", "deteriorated")  # the trend probe's classes, in t
 class MethodInfo:
     name: str
     description: str
-    score_space: str  # preference | contrastive | features | regression
+    score_space: str  # preference | contrastive | features | regression | classifier
     needs_preferences: bool  # trains on preference pairs (grades, expert answers)
     phases: tuple[str, ...]
 
@@ -62,6 +62,13 @@ METHOD_INFO: dict[str, MethodInfo] = {
             "contrastive",
             False,
             ("simclr",),
+        ),
+        MethodInfo(
+            "supervised",
+            "Supervised ResNet: cross-entropy on the grades, end to end (the ceiling)",
+            "classifier",
+            False,
+            ("supervised",),
         ),
         MethodInfo("random", "Untrained encoder (random init)", "features", False, ()),
     )

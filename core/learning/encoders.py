@@ -22,6 +22,7 @@ class EncoderConfig:
     backbone: str = "resnet18"  # resnet18 (CPU default) or resnet50 (the papers, GPU)
     small_input: bool = True  # 3x3 stride-1 stem without max-pool, for 28-64 px images
     weights_path: str | None = None  # optional local torchvision state dict (no downloads)
+    classes: int = 0  # grade classifier head (the supervised baseline only), 0 = none
 
 
 class SeverityNet(nn.Module):
@@ -48,6 +49,8 @@ class SeverityNet(nn.Module):
         self.g = nn.Linear(feature_dim, HEAD_DIM)
         self.h = nn.Sequential(nn.ReLU(), nn.Linear(HEAD_DIM, HEAD_DIM))
         self.regressor = nn.Linear(HEAD_DIM, 1)  # LEARNER's health-score head
+        if config.classes:
+            self.classifier = nn.Linear(feature_dim, config.classes)  # supervised baseline
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Encoder features, what the probe and the latent map use."""
@@ -58,6 +61,10 @@ class SeverityNet(nn.Module):
 
     def preference(self, x: torch.Tensor) -> torch.Tensor:
         return self.h(self.g(self.f(x)))
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Grade logits (the supervised baseline's head)."""
+        return self.classifier(self.f(x))
 
 
 @torch.no_grad()
@@ -70,9 +77,10 @@ def normality_anchor(net: SeverityNet, normal_images: torch.Tensor) -> torch.Ten
     """
     if normal_images.dim() != 4 or len(normal_images) == 0:
         raise ValueError("normal_images must be a non-empty (n, C, H, W) batch")
-    was_training = net.training
+    modes = [(module, module.training) for module in net.modules()]
     net.eval()
     try:
         return net.preference(normal_images).float().mean(dim=0)
     finally:
-        net.train(was_training)
+        for module, training in modes:  # each its own: frozen BatchNorm stays frozen
+            module.training = training

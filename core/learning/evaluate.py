@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .data import ImageSet
+from .methods import grade_weights
 from .metrics import (
     bayes_maee_decision,
     classification_metrics,
@@ -31,13 +32,6 @@ def probe_head(in_dim: int, classes: int) -> nn.Module:
     return nn.Sequential(
         nn.Linear(in_dim, 256), nn.ReLU(), nn.Dropout(0.1), nn.Linear(256, classes)
     )
-
-
-def class_weights(train_labels: np.ndarray, classes: int) -> torch.Tensor:
-    """Inverse-frequency weights from the training split (never the test split)."""
-    counts = np.bincount(train_labels, minlength=classes).astype(float)
-    weights = np.where(counts > 0, counts.sum() / (classes * np.maximum(counts, 1)), 0.0)
-    return torch.tensor(weights, dtype=torch.float32)
 
 
 @dataclass
@@ -74,7 +68,8 @@ def train_probe(
     mean, std = train_x.mean(0), train_x.std(0) + 1e-6
     probe = Probe(probe_head(train_x.shape[1], classes), mean, std, -1.0)
     x, y = probe._inputs(train_x), torch.tensor(train_y, dtype=torch.long)
-    loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_y, classes))
+    # class weights from the training split only, never the test split
+    loss_fn = nn.CrossEntropyLoss(weight=grade_weights(train_y, classes))
     optimizer = torch.optim.Adam(probe.head.parameters(), lr=1e-3, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(seed)
     best_state: dict[str, torch.Tensor] = {}
@@ -94,6 +89,16 @@ def train_probe(
     return probe
 
 
+@dataclass
+class TestOutputs:
+    """What a model answered for each test image: the figures' raw material, kept so
+    that a benchmark can resample test images (bootstrap) and pair methods."""
+
+    predicted: np.ndarray  # probe argmax grade
+    predicted_bayes: np.ndarray  # the grade of least expected MAEE
+    score: np.ndarray  # s(x)
+
+
 def evaluate(
     result: TrainResult,
     train: ImageSet,
@@ -102,6 +107,17 @@ def evaluate(
     held_out_judgments: list[dict] | None = None,
 ) -> dict[str, float]:
     """All reported metrics of one trained network on the test split."""
+    return evaluate_with_outputs(result, train, val, test, held_out_judgments)[0]
+
+
+def evaluate_with_outputs(
+    result: TrainResult,
+    train: ImageSet,
+    val: ImageSet,
+    test: ImageSet,
+    held_out_judgments: list[dict] | None = None,
+) -> tuple[dict[str, float], TestOutputs]:
+    """The metrics, and the per-image outputs they were computed from."""
     net = result.net
     features = {
         name: space_vectors(net, s.images, "features").numpy()
@@ -116,16 +132,17 @@ def evaluate(
         result.config.seed,
     )
     probabilities = probe.probabilities(features["test"])
-    metrics = classification_metrics(test.grades, probabilities.argmax(1))
-    metrics["maee_bayes"] = maee(test.grades, bayes_maee_decision(probabilities))
+    outputs = TestOutputs(probabilities.argmax(1), bayes_maee_decision(probabilities), None)
+    metrics = classification_metrics(test.grades, outputs.predicted)
+    metrics["maee_bayes"] = maee(test.grades, outputs.predicted_bayes)
     metrics["val_macro_f1"] = float(probe.val_macro_f1)
-    scores = severity_scores(net, test.images, result.method.score_space, result.anchor)
+    outputs.score = severity_scores(net, test.images, result.method.score_space, result.anchor)
     metrics.update(
-        severity_ordering(scores, test.grades, test.health if test.health_is_truth else None)
+        severity_ordering(outputs.score, test.grades, test.health if test.health_is_truth else None)
     )
     if held_out_judgments:
         metrics["judgment_agreement"] = agreement_on(net, result, test, held_out_judgments)
-    return metrics
+    return metrics, outputs
 
 
 def agreement_on(net, result: TrainResult, image_set: ImageSet, judgments: list[dict]) -> float:

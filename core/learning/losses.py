@@ -1,6 +1,6 @@
 """The losses of ConPro, SEMISE, LEARNER and the contrastive baselines.
 
-Notation (docs: ``../shared/docs/methods.md``): ``cos`` is cosine similarity and
+Notation and the papers, in our words: ``docs/methods.md``. ``cos`` is cosine similarity and
 ``d(a, b) = 1 - cos(a, b)`` the cosine distance (0 = same direction, 2 = opposite).
 Every loss returns the mean over the batch, so its scale does not depend on batch size.
 """
@@ -19,7 +19,8 @@ def cosine_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def margin_contrastive_loss(
     c_i: torch.Tensor, c_j: torch.Tensor, same_group: torch.Tensor, margin: float = 2.0
 ) -> torch.Tensor:
-    """ConPro's Con step (not squared, as in the ConPro paper):
+    """ConPro's Con step, ConPro eq. (1) with the distance of eq. (2) (not squared as in
+    SEMISE eq. 1):
 
     ``L = y * d(c_i, c_j) + (1 - y) * max(0, m - d(c_i, c_j))``
 
@@ -48,7 +49,8 @@ def preference_loss(
     i_more_severe: torch.Tensor,
     scale: float = 1.0,
 ) -> torch.Tensor:
-    """ConPro's PrO step: Bradley-Terry over distances to the normality anchor.
+    """ConPro's PrO step, ConPro eq. (3)-(4) (SEMISE eq. 3): Bradley-Terry over
+    distances to the normality anchor.
 
     ``P(i more severe than j) = sigmoid(s_i - s_j)``, ``s = d(v, pi_0)``;
     ``L = BCE(sigmoid(s_i - s_j), y)``, computed stably from the logit ``s_i - s_j``.
@@ -73,8 +75,15 @@ def preference_loss(
     return F.binary_cross_entropy_with_logits(logits, i_more_severe.to(logits.dtype))
 
 
+def normal_anchor_distance(v_normal: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+    """Mean severity score of normal images, ``mean d(v, pi_0)``: the optional term that
+    keeps normals at the anchor during PrO (not in the paper: ``normal_pull``)."""
+    return severity_score(v_normal, anchor).mean()
+
+
 def nt_xent_loss(z_a: torch.Tensor, z_b: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
-    """SimCLR's NT-Xent over 2N views: ``z_a[k]`` and ``z_b[k]`` are two views of image k.
+    """SimCLR's NT-Xent (SEMISE eq. 2) over 2N views: ``z_a[k]`` and ``z_b[k]`` are two
+    views of image k.
 
     For each of the 2N views i with twin p(i):
     ``l_i = -log( exp(cos(z_i, z_p)/t) / sum_{k != i} exp(cos(z_i, z_k)/t) )``; mean over i.
@@ -117,7 +126,7 @@ def supcon_loss(
 def learner_contrastive_loss(
     u: torch.Tensor, health_score: torch.Tensor, weighted: bool = True, eps: float = 0.1
 ) -> torch.Tensor:
-    """LEARNER's contrastive term (CL, or wCL when ``weighted``).
+    """LEARNER's contrastive term, LEARNER eq. (2)-(3) (CL, or wCL when ``weighted``).
 
     For each anchor i of a batch of B, the other B - 1 samples are ranked by
     ``|HS_i - HS_j|`` (ties by index): the ``B // 2`` closest are positives, the rest

@@ -17,6 +17,7 @@ from .encoders import SeverityNet, normality_anchor
 from .losses import (
     learner_contrastive_loss,
     margin_contrastive_loss,
+    normal_anchor_distance,
     nt_xent_loss,
     preference_loss,
     supcon_loss,
@@ -45,6 +46,11 @@ class StepContext:
         pick = torch.as_tensor(index, dtype=torch.long, device=self.images.device)
         return to_device(self.images[pick], self.device)
 
+    def views(self, index: np.ndarray) -> torch.Tensor:
+        """The images at ``index``: as they are, or as random views (``augment_pairs``)."""
+        images = self.batch(index)
+        return augment(images, self.generator) if self.config.augment_pairs else images
+
     def normals(self) -> torch.Tensor:
         normal = np.flatnonzero(self.grades == 0)
         return self.batch(
@@ -54,7 +60,7 @@ class StepContext:
 
 def con_step(net: SeverityNet, ctx: StepContext):
     i, j, same = binary_pairs(ctx.grades, ctx.config.batch_size, ctx.rng)
-    c = net.contrastive(ctx.batch(np.concatenate([i, j])))
+    c = net.contrastive(ctx.views(np.concatenate([i, j])))
     c_i, c_j = c.float().chunk(2)
     loss = margin_contrastive_loss(
         c_i, c_j, torch.as_tensor(same, device=c.device), ctx.config.margin
@@ -65,15 +71,25 @@ def con_step(net: SeverityNet, ctx: StepContext):
 def _preference(net: SeverityNet, ctx: StepContext) -> torch.Tensor:
     anchor = normality_anchor(net, ctx.normals())
     pairs = ctx.preference_pairs.sample(ctx.config.batch_size, ctx.rng)
-    v = net.preference(ctx.batch(np.concatenate([pairs.i, pairs.j])))
+    v = net.preference(ctx.views(np.concatenate([pairs.i, pairs.j])))
     v_i, v_j = v.float().chunk(2)
-    return preference_loss(
+    loss = preference_loss(
         v_i,
         v_j,
         anchor,
         torch.as_tensor(pairs.target, device=v.device),
         ctx.config.preference_scale,
     )
+    if ctx.config.normal_pull > 0:
+        # a departure from the paper: normal images (not those of the anchor) are kept
+        # near the anchor, so that PrO cannot move grade 1 into the normal cluster
+        normals = net.preference(ctx.views(_normal_sample(ctx))).float()
+        loss = loss + ctx.config.normal_pull * normal_anchor_distance(normals, anchor)
+    return loss
+
+
+def _normal_sample(ctx: StepContext) -> np.ndarray:
+    return ctx.rng.choice(np.flatnonzero(ctx.grades == 0), ctx.config.batch_size)
 
 
 def pro_step(net: SeverityNet, ctx: StepContext):
@@ -111,6 +127,23 @@ def supconn_step(net: SeverityNet, ctx: StepContext):
     return supcon_loss(features, labels, ctx.config.supcon_temperature), {}
 
 
+def supervised_step(net: SeverityNet, ctx: StepContext):
+    """The ceiling: cross-entropy on the grades, end to end, inverse-frequency weights."""
+    labelled = np.flatnonzero(ctx.grades >= 0)
+    index = ctx.rng.choice(labelled, 2 * ctx.config.batch_size)
+    labels = torch.as_tensor(ctx.grades[index], dtype=torch.long, device=ctx.device)
+    logits = net.classify(ctx.views(index)).float()
+    weights = grade_weights(ctx.grades[labelled], logits.shape[1]).to(logits.device)
+    return F.cross_entropy(logits, labels, weight=weights), {}
+
+
+def grade_weights(grades: np.ndarray, classes: int) -> torch.Tensor:
+    """Inverse-frequency class weights (0 for a class with no image)."""
+    counts = np.bincount(grades, minlength=classes).astype(float)
+    weights = np.where(counts > 0, counts.sum() / (classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
 def learner_step(net: SeverityNet, ctx: StepContext):
     scored = np.flatnonzero(np.isfinite(ctx.health))
     index = ctx.rng.choice(scored, 2 * ctx.config.batch_size)
@@ -139,6 +172,7 @@ STEPS: dict[str, tuple[tuple[str, Step], ...]] = {
     "supcon2": (("con", con_step),),
     "supconn": (("supcon", supconn_step),),
     "simclr": (("simclr", simclr_step),),
+    "supervised": (("supervised", supervised_step),),
     "random": (),
 }
 

@@ -19,10 +19,16 @@ from .pairs import PairMixture, PreferencePairs, grade_preference_pairs, judgmen
 from .scoring import fit_anchor
 
 Progress = Callable[[dict], bool]  # receives progress; returns True to cancel
+PhaseEnd = Callable[[str, SeverityNet], None]  # called after each phase, network in hand
+PREFERENCE_PHASES = ("pro", "semise")
 
 
 class TrainingCancelled(Exception):
     """Raised when the progress callback asked to stop."""
+
+
+class TrainingDiverged(Exception):
+    """Raised when a step's loss is not a finite number: the weights are lost."""
 
 
 @dataclass
@@ -36,17 +42,27 @@ class TrainResult:
     judgments_used: int = 0  # expert answers about two training images that it learned from
 
 
+GRADES = 5  # the supervised baseline's classes: grades 0-4
+
+
 def build_net(config: TrainConfig) -> SeverityNet:
-    return SeverityNet(EncoderConfig(config.backbone, config.small_input, config.weights_path))
+    classes = GRADES if config.method == "supervised" else 0
+    return SeverityNet(
+        EncoderConfig(config.backbone, config.small_input, config.weights_path, classes)
+    )
 
 
-def total_steps(config: TrainConfig, n_train: int, phases: int) -> int:
-    """Steps per phase. Every method gets the same budget of images: ``epochs`` passes
-    over the training set (2 x batch_size images a step), shared between its phases."""
+def total_steps(config: TrainConfig, n_train: int, phase: str = "") -> int:
+    """Steps in one phase. Every phase of every method gets the same budget: ``epochs``
+    passes over the training set at 2 x batch_size images a step (or ``pairs_per_phase``
+    pairs), so ConPro's Con step is exactly SupCon-2's and its PrO step comes on top.
+    ``pro_pairs`` sets the preference phase's budget on its own."""
+    if phase in PREFERENCE_PHASES and config.pro_pairs:
+        return max(1, math.ceil(config.pro_pairs / config.batch_size))
     if config.pairs_per_phase:
         return max(1, math.ceil(config.pairs_per_phase / config.batch_size))
     images = config.epochs * n_train
-    return max(1, math.ceil(images / (2 * config.batch_size) / max(phases, 1)))
+    return max(1, math.ceil(images / (2 * config.batch_size)))
 
 
 def train(
@@ -54,6 +70,7 @@ def train(
     train_set: ImageSet,
     judgments: list[dict] | None = None,
     progress: Progress | None = None,
+    on_phase_end: PhaseEnd | None = None,
 ) -> TrainResult:
     seed_everything(config.seed)
     method = get_method(config.method)
@@ -71,14 +88,19 @@ def train(
         device=device,
     )
     optimizer = _optimizer(net, config)
-    steps = total_steps(config, len(train_set), len(method.phases))
     result = TrainResult(net, torch.zeros(0), method, config, judgments_used=judged)
-    net.train()
     for phase_number, (phase, step) in enumerate(method.phases):
+        steps = total_steps(config, len(train_set), phase)
+        _train_mode(net, config, phase)
         started = time.perf_counter()
         for index in range(steps):
             with autocast(device):
                 loss, logs = step(net, context)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"{config.method} diverged in {phase}, step {index + 1}: the loss is "
+                    f"{loss.item()}; try a lower learning rate"
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -97,9 +119,26 @@ def train(
         elapsed = time.perf_counter() - started
         result.timings[f"{phase}_seconds"] = elapsed
         result.timings[f"{phase}_images_per_second"] = steps * 2 * config.batch_size / elapsed
+        if on_phase_end:
+            net.eval()
+            on_phase_end(phase, net)
     net.eval()
-    result.anchor = fit_anchor(net, train_set, method.score_space, config.anchor_n, device)
+    anchor_n = len(train_set) if config.scoring_anchor == "all" else config.anchor_n
+    result.anchor = fit_anchor(net, train_set, method.score_space, anchor_n, device)
     return result
+
+
+def _train_mode(net: SeverityNet, config: TrainConfig, phase: str) -> None:
+    """Train mode for a phase. With ``pro_batchnorm="frozen"`` the preference phase keeps
+    the BatchNorm statistics of the Con step: its batches hold abnormal images only,
+    while the anchor and every score are read in eval mode."""
+    if config.pro_batchnorm not in ("train", "frozen"):
+        raise ValueError(f"pro_batchnorm must be train or frozen, not {config.pro_batchnorm!r}")
+    net.train()
+    if phase in PREFERENCE_PHASES and config.pro_batchnorm == "frozen":
+        for module in net.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.eval()
 
 
 def _preferences(

@@ -3,6 +3,7 @@ import sys
 
 from core.learning.catalog import METHOD_INFO
 from core.learning.methods import METHODS
+from core.learning.scoring import SPACES
 
 
 def test_the_catalog_describes_exactly_the_registered_methods():
@@ -14,6 +15,7 @@ def test_the_catalog_describes_exactly_the_registered_methods():
             info.score_space,
             info.needs_preferences,
         )
+        assert info.score_space in SPACES  # every method's score is read one known way
 
 
 def test_what_the_training_page_imports_does_not_load_torch():
