@@ -1,13 +1,24 @@
-"""``python -m core bench``: every method through the same training and evaluation,
-over several seeds, as a markdown table in the manner of ConPro's Table 1, plus JSON."""
+"""``python -m core bench``: every method (and any variant of one) through the same
+training and evaluation, over several seeds, scored on the same test images.
+
+Fairness, by construction:
+- every phase gets the same budget (``train.total_steps``), so ConPro's Con step is
+  SupCon-2's and its PrO step comes on top; ConPro is also scored right after its Con
+  step (the row ``conpro:con``), so "what PrO adds" is a paired difference in one run;
+- images per step are stated per phase (``IMAGES_PER_STEP``);
+- a constant predictor (floor) and a supervised ResNet (ceiling) sit beside the methods;
+- every figure has a 95% bootstrap interval over test images, and every method a paired
+  difference against ``conpro`` (``resampling.py``).
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import platform
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,24 +26,80 @@ import torch
 
 from .config import TrainConfig
 from .data import ImageSet, load_npz_splits
-from .evaluate import evaluate
-from .metrics import constant_maee
-from .train import train
+from .evaluate import evaluate_with_outputs
+from .methods import METHODS
+from .metrics import bayes_maee_decision
+from .resampling import FIGURES, Answers, summarise_with_intervals
+from .scoring import fit_anchor
+from .train import TrainingDiverged, TrainResult, total_steps, train
 
-COLUMNS = [
-    ("macro_f1", "macro-F1"),
-    ("macro_recall", "macro recall"),
-    ("accuracy", "accuracy"),
-    ("maee", "MAEE"),
-    ("maee_bayes", "MAEE (Bayes)"),
-    ("qwk", "QW kappa"),
-    ("tau", "Kendall tau"),
-    ("auc_abnormal", "AUC abnormal"),
-    ("tau_abnormal", "tau abnormal"),
-    ("tau_truth", "tau truth"),
-]
+TITLES = {
+    "macro_f1": "macro-F1",
+    "macro_recall": "macro recall",
+    "accuracy": "accuracy",
+    "maee": "MAEE",
+    "maee_bayes": "MAEE (Bayes)",
+    "qwk": "QW kappa",
+    "tau": "Kendall tau",
+    "tau_abnormal": "tau abnormal",
+    "auc_abnormal": "AUC abnormal",
+    "tau_truth": "tau truth",
+}
 HOLDOUT_SEED = 12345  # the held-out test slice never depends on the method's seed
 HOLDOUT_FRACTION = 0.2
+REFERENCE = "conpro"
+CON_STEP = "conpro:con"  # ConPro scored after its Con step: SupCon-2 at the same budget
+CONSTANT = "constant"
+
+# images a step sees, per phase, for a batch of B pairs and n anchor normals
+IMAGES_PER_STEP = {
+    "con": "2B",
+    "pro": "2B + n (anchor, eval mode) [+ B normals with normal_pull]",
+    "semise": "2B (two views) + 2B (pairs) + n (anchor)",
+    "supcon": "2B (two views of B images)",
+    "simclr": "2B (two views of B images)",
+    "learner": "2B",
+    "supervised": "2B",
+}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One row of the benchmark: a label and the configuration it trains with."""
+
+    label: str
+    overrides: tuple[tuple[str, object], ...] = ()
+
+    def config(self, base: TrainConfig, seed: int) -> TrainConfig:
+        values = dict(self.overrides)
+        values.setdefault("method", self.label if self.label in METHODS else REFERENCE)
+        return replace(base, seed=seed, **values)
+
+
+def parse_arm(text: str) -> Arm:
+    """``conpro`` or ``label:key=value,key=value`` (a variant; the method defaults to
+    conpro), e.g. ``scale5:preference_scale=5``."""
+    label, _, settings = text.partition(":")
+    overrides = []
+    for item in filter(None, (s.strip() for s in settings.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"variant setting {item!r} is not key=value")
+        overrides.append((key.strip(), _typed(key.strip(), value.strip())))
+    return Arm(label.strip(), tuple(overrides))
+
+
+def _typed(key: str, value: str):
+    default = getattr(TrainConfig(), key, None)
+    if key not in TrainConfig.__dataclass_fields__:
+        raise ValueError(f"unknown training setting {key!r}")
+    if isinstance(default, bool):
+        return value.lower() in ("1", "true", "yes")
+    if isinstance(default, int) or key in ("pro_pairs", "pairs_per_phase"):
+        return int(float(value))
+    if isinstance(default, float):
+        return float(value)
+    return value
 
 
 def holdout_split(train_set: ImageSet) -> tuple[ImageSet, ImageSet]:
@@ -60,61 +127,149 @@ def load_benchmark_data(train_npz: str, test_npz: str | None, size: int):
     return train_set, splits["val"], test, f"stratified {HOLDOUT_FRACTION:.0%} of train held out"
 
 
+def load_cohort_data(patients: int, size: int):
+    """The synthetic cohort, split by patient: its rendered severity is the truth."""
+    from core.synthetic import CohortConfig
+
+    from .trend_bench import cohort_splits
+
+    splits = cohort_splits(CohortConfig(patients=patients), size)
+    held_out = len(set(splits["test"].patients))
+    return (
+        splits["train"],
+        splits["val"],
+        splits["test"],
+        f"synthetic cohort, {patients} patients, {held_out} held-out test patients",
+    )
+
+
 def run_benchmark(
     base: TrainConfig,
-    train_npz: str,
-    test_npz: str | None,
-    methods: list[str],
+    data: tuple[ImageSet, ImageSet, ImageSet, str],
+    arms: list[Arm],
     seeds: int,
+    resamples: int = 1000,
     log=print,
+    first_seed: int = 0,
 ) -> dict:
-    train_set, val, test, test_source = load_benchmark_data(train_npz, test_npz, base.image_size)
-    runs = []
-    for method in methods:
-        for seed in range(seeds):
-            config = replace(base, method=method, seed=seed)
+    train_set, val, test, test_source = data
+    truth = test.health if test.health_is_truth else None
+    runs: list[dict] = []
+    answers: dict[str, list[Answers]] = {}
+    budget: dict[str, dict] = {}
+    for arm in arms:
+        for seed in range(first_seed, first_seed + seeds):
+            config = arm.config(base, seed)
+            budget[arm.label] = _budget(config, len(train_set))
+            snapshots: dict[str, TrainResult] = {}
             started = time.perf_counter()
-            result = train(config, train_set)
-            trained = time.perf_counter()
-            metrics = evaluate(result, train_set, val, test)
-            finished = time.perf_counter()
-            train_seconds = trained - started
-            runs.append(
-                {
-                    "method": method,
-                    "seed": seed,
-                    **metrics,
-                    "train_seconds": train_seconds,
-                    "eval_seconds": finished - trained,
-                    "total_seconds": finished - started,
-                    "train_images_per_second": _images_per_second(result.timings),
-                }
+            try:
+                result = train(
+                    config,
+                    train_set,
+                    on_phase_end=_keep_con_step(arm.label, config, train_set, snapshots),
+                )
+            except TrainingDiverged as error:
+                # said, counted and left out: its figures do not exist
+                runs.append({"arm": arm.label, "seed": seed, "diverged": str(error)})
+                log(f"{arm.label} seed {seed}: {error}")
+                continue
+            train_seconds = time.perf_counter() - started
+            scored = [(arm.label, result)] + [
+                (f"{arm.label}:{phase}", snap) for phase, snap in snapshots.items()
+            ]
+            for label, trained in scored:
+                metrics, outputs = evaluate_with_outputs(trained, train_set, val, test)
+                answers.setdefault(label, []).append(
+                    Answers(outputs.predicted, outputs.predicted_bayes, outputs.score)
+                )
+                runs.append(
+                    {
+                        "arm": label,
+                        "method": trained.config.method,
+                        "seed": seed,
+                        **metrics,
+                        "train_seconds": train_seconds,
+                        "train_images_per_second": _images_per_second(result.timings),
+                    }
+                )
+                log(
+                    f"{label} seed {seed}: macro-F1 {metrics['macro_f1']:.3f}, "
+                    f"tau {metrics['tau']:.3f}, tau abnormal "
+                    f"{metrics.get('tau_abnormal', float('nan')):.3f}, {train_seconds:.0f} s"
+                )
+    answers[CONSTANT] = [constant_answers(train_set.grades, len(test))]
+    started = time.perf_counter()
+    methods = summarise_with_intervals(
+        test.grades, answers, truth, (REFERENCE, CON_STEP), resamples
+    )
+    log(f"bootstrap ({resamples} resamples): {time.perf_counter() - started:.0f} s")
+    for label, summary in methods.items():
+        mine = [r for r in runs if r["arm"] == label and "diverged" not in r]
+        summary["diverged"] = sum(r["arm"] == label and "diverged" in r for r in runs)
+        if mine:
+            summary["train_seconds"] = float(np.mean([r["train_seconds"] for r in mine]))
+            summary["train_images_per_second"] = float(
+                np.mean([r["train_images_per_second"] for r in mine])
             )
-            log(
-                f"{method} seed {seed}: macro-F1 {metrics['macro_f1']:.3f}, "
-                f"MAEE {metrics['maee']:.2f}, tau {metrics['tau']:.3f}, "
-                f"{finished - started:.0f} s"
-            )
+        arm, _, phase = label.partition(":")
+        spent = budget.get(arm, {})
+        summary["budget"] = {phase: spent[phase]} if phase else spent
     return {
         "config": base.to_dict(),
-        "methods": methods,
-        "seeds": seeds,
+        "arms": {a.label: dict(a.overrides) for a in arms},
+        "seeds": list(range(first_seed, first_seed + seeds)),
+        "resamples": resamples,
         "data": {
-            "train": train_npz,
             "n_train": len(train_set),
             "n_val": len(val),
             "n_test": len(test),
             "test": test_source,
+            "test_grades": np.bincount(test.grades).tolist(),
         },
-        "machine": {
-            "cpus": os.cpu_count(),
-            "torch": torch.__version__,
-            "device": "cuda" if base.device != "cpu" and torch.cuda.is_available() else "cpu",
-            "platform": platform.platform(),
-        },
+        "images_per_step": IMAGES_PER_STEP,
+        "machine": machine(base),
         "runs": runs,
-        "summary": summarise(runs, methods),
-        "constant_predictor": constant_maee(train_set.grades, test.grades),
+        "methods": methods,
+    }
+
+
+def _keep_con_step(label: str, config: TrainConfig, train_set: ImageSet, snapshots: dict):
+    """For the ``conpro`` row: a copy of its network after the Con step, scored as SupCon-2
+    is. (A variant that changes only PrO shares this Con step, seed for seed.)"""
+    if label != REFERENCE:
+        return None
+    con_config = replace(config, method="supcon2")
+    space = METHODS["supcon2"].score_space
+
+    def keep(phase: str, net) -> None:
+        if phase == "con":
+            snapshot = copy.deepcopy(net)
+            device = next(snapshot.parameters()).device
+            anchor = fit_anchor(snapshot, train_set, space, config.anchor_n, device)
+            snapshots[phase] = TrainResult(snapshot, anchor, METHODS["supcon2"], con_config)
+
+    return keep
+
+
+def constant_answers(train_grades: np.ndarray, n_test: int) -> Answers:
+    """The floor: always the grade of least expected MAEE under the training grades'
+    frequencies, and a score that orders nothing."""
+    frequencies = np.bincount(train_grades[train_grades >= 0]) / (train_grades >= 0).sum()
+    grade = int(bayes_maee_decision(frequencies[None, :])[0])
+    constant = np.full(n_test, grade)
+    return Answers(constant, constant, np.zeros(n_test))
+
+
+def _budget(config: TrainConfig, n_train: int) -> dict:
+    phases = METHODS[config.method].phases
+    return {
+        phase: {
+            "steps": total_steps(config, n_train, phase),
+            "pairs_per_step": config.batch_size,
+            "images_per_step": IMAGES_PER_STEP.get(phase, "2B"),
+        }
+        for phase, _ in phases
     }
 
 
@@ -123,41 +278,58 @@ def _images_per_second(timings: dict[str, float]) -> float:
     return float(np.mean(rates)) if rates else float("nan")
 
 
-def summarise(runs: list[dict], methods: list[str]) -> dict[str, dict[str, list[float]]]:
-    """Mean and sample standard deviation (ddof 1) over seeds, for every figure that
-    every run of the method has (tau_truth exists only where a truth does)."""
-    keys = [k for k, _ in COLUMNS] + ["train_seconds", "train_images_per_second"]
-    summary = {}
-    for method in methods:
-        mine = [r for r in runs if r["method"] == method]
-        summary[method] = {
-            k: _mean_std([r[k] for r in mine]) for k in keys if all(k in r for r in mine)
+def machine(config: TrainConfig) -> dict:
+    cuda = config.device != "cpu" and torch.cuda.is_available()
+    return {
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "device": torch.cuda.get_device_name() if cuda else "cpu",
+        "platform": platform.platform(),
+    }
+
+
+def markdown_table(report: dict, figures: tuple[str, ...] = FIGURES) -> str:
+    """Mean ± sd over seeds [95% bootstrap interval], then paired differences."""
+    methods = report["methods"]
+    shown = [f for f in figures if all(f in m["metrics"] for m in methods.values())]
+    lines = [
+        "| method | " + " | ".join(TITLES[f] for f in shown) + " | train s |",
+        "|" + " --- |" * (len(shown) + 2),
+    ]
+    for label, summary in methods.items():
+        cells = [_cell(summary["metrics"][f]) for f in shown]
+        seconds = summary.get("train_seconds")
+        cells.append(f"{seconds:.0f}" if seconds is not None else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for reference in (REFERENCE, CON_STEP):
+        paired = {
+            k: v["paired"][reference]
+            for k, v in methods.items()
+            if reference in v.get("paired", {})
         }
-    return summary
-
-
-def _mean_std(values: list[float]) -> list[float]:
-    spread = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return [float(np.mean(values)), spread]
-
-
-def markdown_table(report: dict) -> str:
-    shown = [(k, t) for k, t in COLUMNS if all(k in v for v in report["summary"].values())]
-    header = "| method | " + " | ".join(title for _, title in shown)
-    header += " | train s | train img/s |"
-    lines = [header, "|" + " --- |" * (len(shown) + 3)]
-    for method, values in report["summary"].items():
-        cells = [f"{values[k][0]:.3f} ± {values[k][1]:.3f}" for k, _ in shown]
-        cells.append(f"{values['train_seconds'][0]:.0f}")
-        cells.append(f"{values['train_images_per_second'][0]:.0f}")
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    constant = report.get("constant_predictor")
-    if constant:
-        lines.append(
-            f"\nConstant predictor (always grade {constant['constant_grade']}): "
-            f"MAEE {constant['maee']:.3f}."
-        )
+        if not paired:
+            continue
+        lines += [
+            "",
+            f"Paired differences, {reference} minus the row (mean [95% interval]):",
+            "",
+            "| row | " + " | ".join(TITLES[f] for f in shown) + " |",
+            "|" + " --- |" * (len(shown) + 1),
+        ]
+        for label, figures_of in paired.items():
+            cells = [
+                f"{figures_of[f]['mean']:+.3f} [{figures_of[f]['ci95'][0]:+.3f}, "
+                f"{figures_of[f]['ci95'][1]:+.3f}]"
+                for f in shown
+            ]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell(figure: dict) -> str:
+    low, high = figure["ci95"]
+    return f"{figure['mean']:.3f} ± {figure['std']:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def write_report(report: dict, path: str | Path) -> None:

@@ -11,6 +11,8 @@ from core.paths import PROJECT_ROOT
 
 from .config import TrainConfig, uses_small_input
 
+DEFAULT_BENCH = "conpro,semise,supcon2,supconn,simclr,learner,supervised,random"
+
 
 def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=float, help="passes over the training images")
@@ -47,16 +49,35 @@ def add_parsers(commands) -> None:
     add_training_options(trainer)
 
     bench = commands.add_parser("bench", help="compare methods over seeds")
-    bench.add_argument("--train", required=True, help=".npz with train (and val) splits")
-    bench.add_argument("--test", help=".npz whose test split is the test set")
-    bench.add_argument("--methods", default="conpro,semise,supcon2,supconn,simclr,random")
-    bench.add_argument("--seeds", type=int, default=3)
+    data = bench.add_mutually_exclusive_group(required=True)
+    data.add_argument("--train", help=".npz with train (and val) splits")
+    data.add_argument(
+        "--cohort",
+        type=int,
+        metavar="PATIENTS",
+        help="the synthetic cohort of this many patients, split by patient (severity known)",
+    )
+    bench.add_argument("--test", help="with --train: .npz whose test split is the test set")
+    bench.add_argument("--methods", default=DEFAULT_BENCH, help="comma-separated methods")
+    bench.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="an extra row, label:key=value,... (method conpro unless set), "
+        "e.g. scale5:preference_scale=5",
+    )
+    bench.add_argument("--seeds", type=int, default=5)
+    bench.add_argument("--first-seed", type=int, default=0)
+    bench.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     bench.add_argument("--out", help="write the JSON report here")
     add_training_options(bench)
 
     trend = commands.add_parser("trend-bench", help="LEARNER pre-training vs MSE on trends")
     trend.add_argument("--seeds", type=int, default=3)
-    trend.add_argument("--patients", type=int, default=60, help="synthetic cohort size")
+    trend.add_argument("--patients", type=int, default=240, help="synthetic cohort size")
+    trend.add_argument(
+        "--arms", default="mse,cl,wcl,conpro", help="LEARNER variants (mse, cl, wcl) or methods"
+    )
     trend.add_argument("--out", help="write the JSON report here")
     add_training_options(trend)
 
@@ -94,11 +115,28 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from .bench import markdown_table, run_benchmark, write_report
+    from .bench import (
+        load_benchmark_data,
+        load_cohort_data,
+        markdown_table,
+        parse_arm,
+        run_benchmark,
+        write_report,
+    )
 
     config = config_from_args(args)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    report = run_benchmark(config, args.train, args.test, methods, args.seeds)
+    if args.test and not args.train:
+        raise SystemExit("--test goes with --train (an .npz test split)")
+    arms = [parse_arm(m) for m in args.methods.split(",") if m.strip()]
+    arms += [parse_arm(v) for v in args.variant]
+    if args.cohort:
+        data = load_cohort_data(args.cohort, config.image_size)
+    else:
+        data = load_benchmark_data(args.train, args.test, config.image_size)
+    report = run_benchmark(
+        config, data, arms, args.seeds, args.resamples, first_seed=args.first_seed
+    )
+    report["data"]["source"] = f"cohort:{args.cohort}" if args.cohort else args.train
     print(markdown_table(report))
     if args.out:
         write_report(report, args.out)
@@ -111,8 +149,9 @@ def run_trend_bench(args: argparse.Namespace) -> int:
     from .bench import write_report
     from .trend_bench import run_trend_benchmark, trend_table
 
+    arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
     report = run_trend_benchmark(
-        config_from_args(args), CohortConfig(patients=args.patients), args.seeds
+        config_from_args(args), CohortConfig(patients=args.patients), args.seeds, arms
     )
     print(trend_table(report))
     if args.out:

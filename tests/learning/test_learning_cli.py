@@ -34,9 +34,13 @@ def test_bench_prints_a_table_and_writes_json(tiny_npz, tmp_path, capsys):
             "--train",
             str(tiny_npz),
             "--methods",
-            "conpro,random",
+            "conpro,supcon2,random",
+            "--variant",
+            "scale5:preference_scale=5",
             "--seeds",
             "2",
+            "--resamples",
+            "50",
             "--out",
             str(out),
             *FAST,
@@ -46,21 +50,50 @@ def test_bench_prints_a_table_and_writes_json(tiny_npz, tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| method | macro-F1 |" in table and "| conpro |" in table and "| random |" in table
     report = json.loads(out.read_text())
-    assert [(r["method"], r["seed"]) for r in report["runs"]] == [
+    assert [(r["arm"], r["seed"]) for r in report["runs"]] == [
         ("conpro", 0),
+        ("conpro:con", 0),
         ("conpro", 1),
+        ("conpro:con", 1),
+        ("supcon2", 0),
+        ("supcon2", 1),
         ("random", 0),
         ("random", 1),
+        ("scale5", 0),
+        ("scale5", 1),
     ]
-    mean, std = report["summary"]["conpro"]["macro_f1"]
-    values = [r["macro_f1"] for r in report["runs"] if r["method"] == "conpro"]
-    assert mean == pytest.approx(np.mean(values)) and std == pytest.approx(np.std(values, ddof=1))
-    assert {"maee_bayes", "auc_abnormal", "tau_abnormal"} <= set(report["summary"]["conpro"])
-    assert "tau_truth" not in report["summary"]["conpro"]  # RetinaMNIST-like: no truth
-    assert report["constant_predictor"]["maee"] >= 1.0 and "Constant predictor" in table
+    assert report["arms"]["scale5"] == {"preference_scale": 5.0}
+    methods = report["methods"]
+    assert set(methods) == {"conpro", "conpro:con", "supcon2", "random", "scale5", "constant"}
+    conpro = methods["conpro"]["metrics"]
+    values = [r["macro_f1"] for r in report["runs"] if r["arm"] == "conpro"]
+    assert conpro["macro_f1"]["mean"] == pytest.approx(np.mean(values))
+    assert conpro["macro_f1"]["std"] == pytest.approx(np.std(values, ddof=1))
+    expected = {"macro_f1", "maee", "maee_bayes", "qwk", "tau", "tau_abnormal", "auc_abnormal"}
+    assert expected <= set(conpro)
+    assert "tau_truth" not in conpro  # RetinaMNIST-like: no truth
+    assert all(len(f["ci95"]) == 2 for f in conpro.values())
+    # the Con step of ConPro is SupCon-2's, step for step: the same network, paired zero
+    same = methods["supcon2"]["paired"]["conpro:con"]
+    assert all(f["per_run"] == [0.0, 0.0] for f in same.values())
+    assert methods["conpro:con"]["budget"] == methods["supcon2"]["budget"]
+    budget = methods["conpro"]["budget"]
+    assert budget["con"]["steps"] == budget["pro"]["steps"] == 2  # 8 pairs, 4 a step
+    assert set(methods["random"]["paired"]) == {"conpro", "conpro:con"}
+    assert methods["constant"]["metrics"]["tau"]["mean"] == 0.0
     # 8 images per grade; 20% of 8 rounds to 2 per grade, for 5 grades
     assert report["data"]["n_test"] == 10
     assert all(r["train_seconds"] >= 0 for r in report["runs"])
+
+
+def test_bench_on_the_synthetic_cohort_reports_tau_against_the_truth(tmp_path, capsys):
+    out = tmp_path / "cohort.json"
+    args = ["bench", "--cohort", "24", "--methods", "supcon2", "--seeds", "1"]
+    assert main([*args, "--resamples", "20", "--out", str(out), *FAST]) == 0
+    report = json.loads(out.read_text())
+    assert "tau_truth" in report["methods"]["supcon2"]["metrics"]
+    assert "held-out test patients" in report["data"]["test"]
+    assert "tau truth" in capsys.readouterr().out
 
 
 def test_train_on_an_npz_writes_a_checkpoint(tiny_npz, tmp_path, capsys):
@@ -102,11 +135,39 @@ def test_unknown_method_is_a_clear_error(tiny_npz, capsys):
     assert "unknown method 'nope'" in capsys.readouterr().err
 
 
-def test_trend_bench_compares_the_three_pre_trainings(tmp_path, capsys):
+def test_trend_bench_compares_pre_trainings_and_both_ways_of_calling(tmp_path, capsys):
     out = tmp_path / "trend.json"
-    code = main(["trend-bench", "--seeds", "1", "--patients", "12", "--out", str(out), *FAST])
-    assert code == 0
-    assert "| MSE + wCL |" in capsys.readouterr().out
+    args = ["trend-bench", "--seeds", "2", "--patients", "16", "--arms", "wcl,conpro"]
+    assert main([*args, "--out", str(out), *FAST]) == 0
+    assert "| LEARNER, MSE + wCL |" in capsys.readouterr().out
     report = json.loads(out.read_text())
-    assert [r["variant"] for r in report["runs"]] == ["mse", "cl", "wcl"]
-    assert sum(report["patients_per_split"].values()) == 12
+    assert [(r["arm"], r["seed"]) for r in report["runs"]] == [
+        ("wcl", 0),
+        ("wcl", 1),
+        ("conpro", 0),
+        ("conpro", 1),
+    ]
+    for run in report["runs"]:
+        for figure in ("trend_macro_f1", "trend_score_change_macro_f1"):
+            assert 0.0 <= run[figure] <= 1.0
+        assert 0.0 < run["trend_majority_accuracy"] <= 1.0
+        assert -1.0 <= run["tau_truth"] <= 1.0
+    values = [r["trend_accuracy"] for r in report["runs"] if r["arm"] == "conpro"]
+    assert report["summary"]["conpro"]["trend_accuracy"][1] == pytest.approx(np.std(values, ddof=1))
+    assert sum(report["patients_per_split"].values()) == 16
+
+
+def test_bench_scores_an_official_test_split_when_one_is_given(tiny_npz, tmp_path):
+    rng = np.random.default_rng(1)
+    grades = np.arange(12) % 5
+    images = (rng.integers(0, 60, (12, 16, 16, 3)) + grades[:, None, None, None] * 40).astype(
+        np.uint8
+    )
+    official = tmp_path / "test.npz"
+    np.savez(official, test_images=images, test_labels=grades.reshape(-1, 1))
+    out = tmp_path / "official.json"
+    args = ["bench", "--train", str(tiny_npz), "--test", str(official), "--methods", "random"]
+    assert main([*args, "--seeds", "1", "--resamples", "10", "--out", str(out), *FAST]) == 0
+    report = json.loads(out.read_text())
+    assert report["data"]["n_test"] == 12 and report["data"]["test"] == "test.npz:test"
+    assert report["data"]["n_train"] == 40  # nothing held out of train when a test is given
