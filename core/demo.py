@@ -34,7 +34,7 @@ def import_cohort(
             visit_index=visit.visit_index,
             laterality=visit.laterality,
             grade=visit.grade,
-            health_score=visit.severity,
+            known_severity=visit.severity,
             split=assign_split(visit.patient_code),
             source="synthetic cohort",
             metadata={"trajectory": visit.trajectory, "acquisition_quality": visit.quality},

@@ -70,6 +70,6 @@ def truth_of(store: Store) -> dict[int, float]:
     """The known severity of every image: the synthetic health score, else the grade."""
     rows = store.images.query()
     return {
-        r["id"]: float(r["health_score"] if r["health_score"] is not None else r["grade"] or 0)
+        r["id"]: float(r["known_severity"] if r["known_severity"] is not None else r["grade"] or 0)
         for r in rows
     }

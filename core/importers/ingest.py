@@ -21,7 +21,7 @@ class ImageFacts:
     laterality: str | None = None
     view: str | None = None
     grade: int | None = None
-    health_score: float | None = None
+    known_severity: float | None = None
     split: str | None = None  # None: derived from the patient (or the content)
     source: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -60,7 +60,7 @@ def ingest(
                 laterality=facts.laterality,
                 view=facts.view,
                 grade=facts.grade,
-                health_score=facts.health_score,
+                known_severity=facts.known_severity,
                 source=facts.source,
                 quality_flags=decoded.quality_flags,
                 metadata={**decoded.metadata, **facts.metadata},

@@ -103,7 +103,7 @@ def _facts(record: dict[str, str]) -> ImageFacts:
         laterality=_laterality(record.get("laterality", "")),
         view=record.get("view") or None,
         grade=_integer(record.get("grade", ""), "grade", minimum=0),
-        health_score=_number(record.get("score", ""), "score"),
+        known_severity=_number(record.get("score", ""), "score"),
         split=_split(record.get("split", "")),
         metadata={"manifest": extra} if extra else {},
     )

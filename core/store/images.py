@@ -31,7 +31,7 @@ class NewImage:
     laterality: str | None = None
     view: str | None = None
     grade: int | None = None  # 0 = normal
-    health_score: float | None = None
+    known_severity: float | None = None  # continuous, rises with severity
     source: str | None = None
     quality_flags: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -81,7 +81,7 @@ class Images:
     ) -> list[dict]:
         where, params = self._filters(dataset_id, grades, patient_id, split, abnormal_only)
         sql = f"""SELECT i.id, i.dataset_id, i.patient_id, p.pseudonym AS patient, i.visit_date,
-                         i.visit_index, i.laterality, i.grade, i.health_score, i.split,
+                         i.visit_index, i.laterality, i.grade, i.known_severity, i.split,
                          i.pixel_path, i.width, i.height, i.source
                   FROM images i LEFT JOIN patients p ON p.id = i.patient_id
                   {where} ORDER BY i.patient_id, i.visit_index, i.visit_date, i.id"""

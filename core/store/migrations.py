@@ -216,4 +216,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         UPDATE raters SET role = 'admin' WHERE id = (SELECT MIN(id) FROM raters);
         """,
     ),
+    (
+        6,
+        "images.health_score is named for what it holds: known_severity",
+        """
+        -- The column rises with severity (the synthetic cohort's rendered severity, a
+        -- manifest's score column); "health" read as its opposite.
+        ALTER TABLE images RENAME COLUMN health_score TO known_severity;
+        """,
+    ),
 ]

@@ -139,3 +139,30 @@ def test_a_busy_database_gives_a_clear_error_and_writes_nothing(tmp_path, monkey
         assert store.raters.list() == []
         store.raters.ensure("Dr Busy")  # once the worker is done, it goes through
         assert [r["name"] for r in store.raters.list()] == ["Dr Busy"]
+
+
+def test_migration_6_keeps_known_severity_under_its_new_name(tmp_path, monkeypatch):
+    import core.store.database as database
+
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(database, "MIGRATIONS", MIGRATIONS[:5])
+    with Store(path) as old:
+        dataset = old.datasets.ensure("cohort")
+        old.db["images"].insert(
+            {
+                "dataset_id": dataset,
+                "content_hash": "h1",
+                "pixel_path": "a.png",
+                "width": 8,
+                "height": 8,
+                "split": "train",
+                "grade": 3,
+                "health_score": 0.71,
+                "created_at": "2026-01-01",
+            }
+        )
+    monkeypatch.setattr(database, "MIGRATIONS", MIGRATIONS)
+    with Store(path) as new:
+        (row,) = new.images.query()
+        assert row["known_severity"] == 0.71
+        assert "health_score" not in new.db["images"].columns_dict
