@@ -41,6 +41,8 @@ def _trend_table(model_id: int) -> pd.DataFrame:
     probabilities = frame[["p_improved", "p_same", "p_deteriorated"]].to_numpy()
     frame["call"] = [TRENDS[i] for i in probabilities.argmax(1)]
     frame["probability"] = probabilities.max(1)
+    # the trend caller is fitted on training-split patients: their calls are not a test
+    frame["caller trained on patient"] = frame["split"] == "train"
     return frame
 
 
@@ -57,12 +59,14 @@ with overview:
             ["rank", "probability"], ascending=[True, False]
         )
         st.caption(
-            "Each patient's latest trend call (between the last two visits), deteriorations first."
+            "Each patient's latest trend call (between the last two visits), deteriorations "
+            "first. The trend caller learned from the patients ticked as trained on; the "
+            "others are new to it (the Training page gives its score on test patients)."
         )
         st.dataframe(
-            latest[["patient", "later_date", "call", "probability"]].rename(
-                columns={"later_date": "latest visit", "call": "latest trend"}
-            ),
+            latest[
+                ["patient", "later_date", "call", "probability", "caller trained on patient"]
+            ].rename(columns={"later_date": "latest visit", "call": "latest trend"}),
             hide_index=True,
             width="stretch",
             column_config={
@@ -150,4 +154,6 @@ with detail:
                     f"{after['visit_date'] or after['visit_index']}"
                 )
                 text = f"{when}: {MARK[row.call]} (p = {row.probability:.2f})"
+                if row.split == "train":
+                    text += " · the trend caller trained on this patient"
                 (st.error if row.call == "deteriorated" else st.markdown)(text)

@@ -23,7 +23,20 @@ SHOWN_METRICS = (
     "val_macro_f1",
     "val_tau",
     "val_judgment_agreement",
+    "trend_test_macro_f1",
+    "trend_test_accuracy",
+    "trend_test_majority_accuracy",
 )
+
+
+def per_dataset(metrics: dict) -> dict:
+    """Each dataset's own ordering figures (``tau_truth@Synthetic cohort``), as columns."""
+    return {
+        f"{key.split('@', 1)[1]}: {key.split('@', 1)[0]}": value
+        for key, value in sorted(metrics.items())
+        if "@" in key
+    }
+
 
 store = open_store()
 st.title("Training")
@@ -56,11 +69,19 @@ else:
                 "created": m["created_at"][:19].replace("T", " "),
                 "judgments trained on": m["metrics"].get("n_judgments_trained_on"),
                 **{k: m["metrics"].get(k) for k in SHOWN_METRICS},
+                **per_dataset(m["metrics"]),
             }
             for m in models
         ]
     )
     st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(
+        "tau abnormal: how well the severity score orders grades among abnormal images; "
+        "tau truth: against the synthetic cohort's known severity; the columns named "
+        "after a dataset give them for that dataset alone. trend test: the trend calls on "
+        "test-split patients, whom the trend caller never saw, beside always answering "
+        "the commonest trend."
+    )
     usable = {
         f"v{m['version']} · {m['method']} · {m['status']}": m
         for m in models

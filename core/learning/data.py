@@ -29,6 +29,7 @@ class ImageSet:
     patients: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     visit_order: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=float))
     health_is_truth: bool = True  # False where ``health`` only stands in for the grade
+    datasets: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # store ids
 
     def __len__(self) -> int:
         return len(self.images)
@@ -43,6 +44,7 @@ class ImageSet:
             self.patients[index] if len(self.patients) else self.patients,
             self.visit_order[index] if len(self.visit_order) else self.visit_order,
             self.health_is_truth,
+            self.datasets[index] if len(self.datasets) else self.datasets,
         )
 
 
@@ -93,12 +95,13 @@ def image_set_from_rows(store: Store, rows: list[dict], size: int) -> ImageSet:
         images=to_tensor(pixels, size),
         grades=np.array([-1 if r["grade"] is None else r["grade"] for r in rows]),
         health=np.array(
-            [np.nan if r["health_score"] is None else r["health_score"] for r in rows],
+            [np.nan if r["known_severity"] is None else r["known_severity"] for r in rows],
             dtype=float,
         ),
         image_ids=np.array([r["id"] for r in rows]),
         patients=np.array([r["patient"] or "" for r in rows], dtype=object),
         visit_order=np.array([_visit_key(r) for r in rows], dtype=float),
+        datasets=np.array([r["dataset_id"] for r in rows], dtype=int),
     )
 
 

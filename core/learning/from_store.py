@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from core.plain import finite_only
@@ -38,7 +39,7 @@ def train_from_store(
     try:
         result = train(config, splits["train"], judgments, progress)
         metrics = {
-            **evaluate_on_store(result, splits, judgments),
+            **evaluate_on_store(result, splits, judgments, _dataset_names(store)),
             "n_judgments_standing": len(judgments),
             "n_judgments_trained_on": result.judgments_used,
         }
@@ -51,8 +52,44 @@ def train_from_store(
     return store.models.get(model["id"]), result
 
 
+def ordering_by_dataset(
+    result: TrainResult, splits: dict[str, ImageSet], names: dict[int, str]
+) -> dict[str, float | str]:
+    """The severity-ordering figures of each dataset on its own (``tau_abnormal@name``),
+    on its test images, or on its validation images where it has no test split (an
+    imported ``.npz`` with train and val only): one model serves datasets whose grades
+    mean different things, and a figure over their union would hide that it orders one
+    and not the other."""
+    from .metrics import severity_ordering
+    from .scoring import severity_scores
+
+    figures: dict[str, float | str] = {}
+    datasets = np.unique(np.concatenate([s.datasets for s in splits.values()]))
+    for dataset_id in datasets:
+        name = names.get(int(dataset_id), str(dataset_id))
+        for split in ("test", "val"):
+            part = splits.get(split)
+            mine = (part.datasets == dataset_id) & (part.grades >= 0) if part else None
+            if mine is not None and mine.sum() >= 2:
+                break
+        else:
+            continue
+        held_out = part.subset(np.flatnonzero(mine))
+        scores = severity_scores(
+            result.net, held_out.images, result.method.score_space, result.anchor
+        )
+        truth = held_out.health if held_out.health_is_truth else None
+        ordering = severity_ordering(scores, held_out.grades, truth)
+        figures |= {f"{k}@{name}": v for k, v in ordering.items()}
+        figures[f"evaluated_on@{name}"] = split
+    return figures
+
+
 def evaluate_on_store(
-    result: TrainResult, splits: dict[str, ImageSet], judgments: list[dict]
+    result: TrainResult,
+    splits: dict[str, ImageSet],
+    judgments: list[dict],
+    dataset_names: dict[int, str] | None = None,
 ) -> dict:
     """Metrics on the test split when there is one, else on the fixed validation split;
     held-out judgments are those whose two images are both outside the training split."""
@@ -64,6 +101,8 @@ def evaluate_on_store(
     }
     if graded.sum() >= 2 and (train_set.grades >= 0).sum() >= 2:
         metrics.update(evaluate(result, train_set, val, target.subset(graded.nonzero()[0])))
+    if dataset_names is not None:
+        metrics.update(ordering_by_dataset(result, splits, dataset_names))
     from .evaluate import agreement_on
     from .metrics import severity_tau
     from .scoring import severity_scores
@@ -82,3 +121,7 @@ def evaluate_on_store(
     metrics["train_judgment_agreement"] = agreement_on(result.net, result, train_set, judgments)
     # plain values only; unmeasurable figures (no judgments yet...) are left out, not NaN
     return finite_only(metrics)
+
+
+def _dataset_names(store: Store) -> dict[int, str]:
+    return {d["id"]: d["name"] for d in store.datasets.list()}

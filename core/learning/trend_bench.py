@@ -12,10 +12,14 @@ from core.synthetic import CohortConfig, generate_cohort
 
 from .config import TrainConfig
 from .data import ImageSet, to_tensor
+from .metrics import severity_tau
+from .scoring import severity_scores
 from .train import train
 from .trend import evaluate_trend
 
-VARIANTS = ("mse", "cl", "wcl")
+# LEARNER's pre-training variants (its Table 3), then ConPro for the score-change calls
+ARM_SETTINGS = {v: {"method": "learner", "learner_loss": v} for v in ("mse", "cl", "wcl")}
+ARMS = ("mse", "cl", "wcl", "conpro")
 
 
 def cohort_splits(cohort: CohortConfig, size: int) -> dict[str, ImageSet]:
@@ -34,19 +38,37 @@ def cohort_splits(cohort: CohortConfig, size: int) -> dict[str, ImageSet]:
     return {s: full.subset(np.flatnonzero(split_of == s)) for s in ("train", "val", "test")}
 
 
+TREND_FIGURES = (
+    "trend_macro_f1",
+    "trend_accuracy",
+    "trend_score_change_macro_f1",
+    "trend_score_change_accuracy",
+    "trend_majority_accuracy",
+    "tau_truth",
+)
+
+
 def run_trend_benchmark(
     base: TrainConfig,
     cohort: CohortConfig,
     seeds: int,
-    variants: tuple[str, ...] = VARIANTS,
+    arms: tuple[str, ...] = ARMS,
     log=print,
 ) -> dict:
+    """Each arm (a LEARNER pre-training variant, or another method by name) trained on
+    the training patients; trend figures on the test patients, both ways of calling."""
     splits = cohort_splits(cohort, base.image_size)
     runs = []
-    for variant in variants:
+    for arm in arms:
         for seed in range(seeds):
-            config = replace(base, method="learner", learner_loss=variant, seed=seed)
+            config = replace(base, seed=seed, **ARM_SETTINGS.get(arm, {"method": arm}))
             result = train(config, splits["train"])
+            scores = {
+                name: severity_scores(
+                    result.net, part.images, result.method.score_space, result.anchor
+                )
+                for name, part in splits.items()
+            }
             metrics = evaluate_trend(
                 result.net,
                 splits["train"],
@@ -54,18 +76,26 @@ def run_trend_benchmark(
                 splits["test"],
                 config.probe_epochs,
                 seed,
+                scores,
             )
-            runs.append({"variant": variant, "seed": seed, **metrics})
-            log(f"{variant} seed {seed}: trend macro-F1 {metrics['trend_macro_f1']:.3f}")
+            # how well the score orders the test patients' images by their true severity
+            metrics["tau_truth"] = severity_tau(scores["test"], splits["test"].health)
+            runs.append({"arm": arm, "seed": seed, **metrics})
+            log(
+                f"{arm} seed {seed}: trend macro-F1 {metrics['trend_macro_f1']:.3f} (probe), "
+                f"{metrics['trend_score_change_macro_f1']:.3f} (score change)"
+            )
     summary = {
-        v: {
+        arm: {
             k: [
-                float(np.mean([r[k] for r in runs if r["variant"] == v])),
-                float(np.std([r[k] for r in runs if r["variant"] == v])),
+                float(np.mean([r[k] for r in runs if r["arm"] == arm])),
+                float(np.std([r[k] for r in runs if r["arm"] == arm], ddof=1))
+                if seeds > 1
+                else 0.0,
             ]
-            for k in ("trend_macro_f1", "trend_accuracy")
+            for k in TREND_FIGURES
         }
-        for v in variants
+        for arm in arms
     }
     return {
         "config": base.to_dict(),
@@ -77,12 +107,15 @@ def run_trend_benchmark(
 
 
 def trend_table(report: dict) -> str:
-    names = {"mse": "MSE", "cl": "MSE + CL", "wcl": "MSE + wCL"}
-    lines = ["| pre-training | trend macro-F1 | trend accuracy |", "| --- | --- | --- |"]
-    for variant, values in report["summary"].items():
-        f1, acc = values["trend_macro_f1"], values["trend_accuracy"]
-        lines.append(
-            f"| {names.get(variant, variant)} | {f1[0]:.3f} ± {f1[1]:.3f} | "
-            f"{acc[0]:.3f} ± {acc[1]:.3f} |"
-        )
+    names = {"mse": "LEARNER, MSE", "cl": "LEARNER, MSE + CL", "wcl": "LEARNER, MSE + wCL"}
+    titles = ("probe macro-F1", "probe accuracy", "score-change macro-F1", "score-change accuracy")
+    lines = [
+        "| pre-training | " + " | ".join(titles) + " | majority accuracy | tau truth |",
+        "|" + " --- |" * (len(titles) + 3),
+    ]
+    for arm, values in report["summary"].items():
+        cells = [f"{values[k][0]:.3f} ± {values[k][1]:.3f}" for k in TREND_FIGURES[:4]]
+        cells.append(f"{values['trend_majority_accuracy'][0]:.3f}")
+        cells.append(f"{values['tau_truth'][0]:.3f} ± {values['tau_truth'][1]:.3f}")
+        lines.append(f"| {names.get(arm, arm)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

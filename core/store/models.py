@@ -55,6 +55,16 @@ class Models:
                 [checkpoint_path, to_json(metrics), model_id],
             )
 
+    def add_metrics(self, model_id: int, extra: dict[str, Any]) -> None:
+        """Figures measured after training (the held-out trend calls) join the version's
+        metrics; a figure already there is replaced by the new measurement."""
+        with self._store.transaction():
+            metrics = self.get(model_id)["metrics"] or {}
+            self._store.db.execute(
+                "UPDATE models SET metrics = ? WHERE id = ?",
+                [to_json({**metrics, **extra}), model_id],
+            )
+
     def mark_failed(self, model_id: int, reason: str) -> None:
         """The version cannot be used at all (its training failed); ``reason`` says why."""
         self._store.db.execute(
@@ -206,7 +216,7 @@ class Models:
 
     def trends(self, model_id: int, patient_id: int | None = None) -> list[dict]:
         sql = """SELECT t.*, i.patient_id, p.pseudonym AS patient, i.visit_date AS later_date,
-                        i.visit_index AS later_index
+                        i.visit_index AS later_index, i.split AS split
                  FROM trends t JOIN images i ON i.id = t.later_image_id
                  LEFT JOIN patients p ON p.id = i.patient_id WHERE t.model_id = ?"""
         params: list = [model_id]

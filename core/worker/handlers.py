@@ -100,8 +100,9 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> di
     )
     report.check(0.85, "trend calls")
     splits = np.array([r["split"] for r in rows])
-    trends = trend_calls(embedding.contrastive, images, splits, config.seed)
-    store.models.save_trends(model["id"], trends)
+    trends = trend_calls(embedding.severity, images, splits)
+    store.models.save_trends(model["id"], trends.calls)
+    store.models.add_metrics(model["id"], trends.figures)
     store.jobs.submit(
         "project",
         {
@@ -109,7 +110,7 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> di
             "activate_if_better": bool(job["params"].get("activate_if_better")),
         },
     )
-    return {"model_id": model["id"], "images": len(rows), "trend_pairs": len(trends)}
+    return {"model_id": model["id"], "images": len(rows), "trend_pairs": len(trends.calls)}
 
 
 def handle_project(store: Store, job: dict, report: Reporter, context: dict) -> dict:

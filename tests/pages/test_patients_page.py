@@ -16,6 +16,8 @@ def test_timeline_trajectory_and_trend_calls(modelled_db):
     order = {"deteriorated": 0, "same": 1, "improved": 2}
     ranks = [order[c] for c in overview["latest trend"]]
     assert ranks == sorted(ranks)  # deteriorations first
+    trained = overview["caller trained on patient"]
+    assert trained.any() and not trained.all()  # test patients are marked as new to it
     assert len(app.get("plotly_chart")) == 1  # the trajectory with its band
     visits = len(app.get("image"))
     calls = [m for m in app.markdown if "→" in m.value] + [e for e in app.error if "→" in e.value]

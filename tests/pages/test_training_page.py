@@ -33,7 +33,12 @@ def test_versions_are_listed_and_can_be_rolled_back(modelled_db):
         store.models.chain_ready(second["id"])  # as its project job would on success
     app = sign_in(page("training"))
     assert not app.exception
-    assert list(app.dataframe[0].value["version"]) == [2, 1]
+    table = app.dataframe[0].value
+    assert list(table["version"]) == [2, 1]
+    # version 1 went through the worker's embed job: its trend calls were scored on
+    # test-split patients; version 2 (no embed job) has no such figure
+    held_out = dict(zip(table["version"], table["trend_test_macro_f1"], strict=True))
+    assert 0.0 <= held_out[1] <= 1.0 and held_out[2] != held_out[2]  # NaN: not measured
     app.selectbox[0].set_value(next(o for o in app.selectbox[0].options if o.startswith("v2")))
     next(b for b in app.button if b.label == "Activate").click().run()
     with Store(modelled_db) as store:
