@@ -14,7 +14,7 @@ from .config import TrainConfig
 from .data import ImageSet, to_tensor
 from .metrics import severity_tau
 from .scoring import severity_scores
-from .train import train
+from .train import TrainingDiverged, train
 from .trend import evaluate_trend
 
 # LEARNER's pre-training variants (its Table 3), then ConPro for the score-change calls
@@ -62,7 +62,12 @@ def run_trend_benchmark(
     for arm in arms:
         for seed in range(seeds):
             config = replace(base, seed=seed, **ARM_SETTINGS.get(arm, {"method": arm}))
-            result = train(config, splits["train"])
+            try:
+                result = train(config, splits["train"])
+            except TrainingDiverged as error:  # said and counted; it has no figures
+                runs.append({"arm": arm, "seed": seed, "diverged": str(error)})
+                log(f"{arm} seed {seed}: {error}")
+                continue
             scores = {
                 name: severity_scores(
                     result.net, part.images, result.method.score_space, result.anchor
@@ -85,18 +90,19 @@ def run_trend_benchmark(
                 f"{arm} seed {seed}: trend macro-F1 {metrics['trend_macro_f1']:.3f} (probe), "
                 f"{metrics['trend_score_change_macro_f1']:.3f} (score change)"
             )
-    summary = {
-        arm: {
+    summary = {}
+    for arm in arms:
+        mine = [r for r in runs if r["arm"] == arm and "diverged" not in r]
+        if not mine:
+            continue
+        summary[arm] = {
             k: [
-                float(np.mean([r[k] for r in runs if r["arm"] == arm])),
-                float(np.std([r[k] for r in runs if r["arm"] == arm], ddof=1))
-                if seeds > 1
-                else 0.0,
+                float(np.mean([r[k] for r in mine])),
+                float(np.std([r[k] for r in mine], ddof=1)) if len(mine) > 1 else 0.0,
             ]
             for k in TREND_FIGURES
         }
-        for arm in arms
-    }
+        summary[arm]["diverged"] = len([r for r in runs if r["arm"] == arm]) - len(mine)
     return {
         "config": base.to_dict(),
         "cohort": {"patients": cohort.patients, "seed": cohort.seed},

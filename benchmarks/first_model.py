@@ -1,0 +1,89 @@
+"""The app's first model: one model for both demo datasets, or one per dataset?
+
+A fresh demo store (RetinaMNIST + the synthetic cohort of --patients patients) and the
+worker's first-run configuration (``core.worker.autoretrain.FIRST_MODEL``, or --method /
+--epochs), trained as the worker trains it (``train_from_store``), on both datasets at
+once and on each on its own. Reported per dataset, on its own held-out images (the
+cohort's test split; RetinaMNIST's validation split, as it ships without a test split):
+``tau_truth`` on the cohort (its severity is known), ``tau_abnormal`` and ``auc_abnormal``,
+and the time to train and evaluate.
+
+    .venv/bin/python -m benchmarks.first_model --patients 120 --seeds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from core.demo import COHORT_DATASET, RETINA_DATASET, seed_demo
+from core.learning.from_store import train_from_store
+from core.store import Store
+from core.synthetic import CohortConfig
+from core.worker.autoretrain import FIRST_MODEL
+
+from .common import write_json
+
+FIGURES = ("tau_truth", "tau_abnormal", "auc_abnormal", "tau")
+
+
+def measure(store: Store, config, out: Path, dataset: str | None) -> dict:
+    started = time.perf_counter()
+    model, _ = train_from_store(store, config, out, dataset)
+    seconds = time.perf_counter() - started
+    figures = {  # each dataset on its own held-out images (test, else val)
+        k: v for k, v in model["metrics"].items() if "@" in k and k.split("@")[0] in FIGURES
+    }
+    return {"seconds": seconds, **figures}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=120)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--method")
+    parser.add_argument("--epochs", type=float)
+    parser.add_argument("--out", default="docs/bench/first_model.json")
+    args = parser.parse_args()
+    base = FIRST_MODEL
+    if args.method:
+        base = replace(base, method=args.method)
+    if args.epochs:
+        base = replace(base, epochs=args.epochs)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "demo.db") as store:
+        seed_demo(store, CohortConfig(patients=args.patients))
+        for seed in range(args.seeds):
+            config = replace(base, seed=seed)
+            for arm, dataset in (
+                ("one model for both", None),
+                ("cohort only", COHORT_DATASET),
+                ("retinamnist only", RETINA_DATASET),
+            ):
+                row = {
+                    "arm": arm,
+                    "seed": seed,
+                    **measure(store, config, Path(folder), dataset),
+                }
+                rows.append(row)
+                print(row, flush=True)
+    summary = {}
+    for arm in dict.fromkeys(r["arm"] for r in rows):
+        mine = [r for r in rows if r["arm"] == arm]
+        keys = [k for k in mine[0] if k not in ("arm", "seed")]
+        summary[arm] = {k: float(np.mean([r[k] for r in mine if k in r])) for k in keys}
+    for arm, figures in summary.items():
+        print(arm, ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+    write_json(
+        {"config": base.to_dict(), "patients": args.patients, "rows": rows, "summary": summary},
+        args.out,
+    )
+
+
+if __name__ == "__main__":
+    main()
