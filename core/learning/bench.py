@@ -28,7 +28,7 @@ from .config import TrainConfig
 from .data import ImageSet, load_npz_splits
 from .evaluate import evaluate_with_outputs
 from .methods import METHODS
-from .metrics import bayes_maee_decision
+from .metrics import constant_grade
 from .resampling import FIGURES, Answers, summarise_with_intervals
 from .scoring import fit_anchor
 from .train import TrainingDiverged, TrainResult, total_steps, train
@@ -255,9 +255,7 @@ def _keep_con_step(label: str, config: TrainConfig, train_set: ImageSet, snapsho
 def constant_answers(train_grades: np.ndarray, n_test: int) -> Answers:
     """The floor: always the grade of least expected MAEE under the training grades'
     frequencies, and a score that orders nothing."""
-    frequencies = np.bincount(train_grades[train_grades >= 0]) / (train_grades >= 0).sum()
-    grade = int(bayes_maee_decision(frequencies[None, :])[0])
-    constant = np.full(n_test, grade)
+    constant = np.full(n_test, constant_grade(train_grades))
     return Answers(constant, constant, np.zeros(n_test))
 
 

@@ -10,9 +10,8 @@ import numpy as np
 import torch
 
 from .data import ImageSet
-from .metrics import classification_metrics
 from .scoring import score_space, severity_scores, space_vectors
-from .trend import ScoreChangeCaller, trend_labels, visit_pairs
+from .trend import ScoreChangeCaller, trend_figures, trend_labels, visit_pairs
 
 
 @dataclass
@@ -60,11 +59,6 @@ def trend_calls(severity: np.ndarray, images: ImageSet, splits: np.ndarray) -> T
     figures = {"trend_test_pairs": int(test.sum())}
     if test.any():
         majority = np.bincount(labels[train], minlength=3).argmax()
-        figures |= {
-            "trend_test_macro_f1": classification_metrics(
-                labels[test], probabilities[test].argmax(1)
-            )["macro_f1"],
-            "trend_test_accuracy": float(np.mean(labels[test] == probabilities[test].argmax(1))),
-            "trend_test_majority_accuracy": float(np.mean(labels[test] == majority)),
-        }
+        figures |= trend_figures(labels[test], probabilities[test].argmax(1), "trend_test")
+        figures["trend_test_majority_accuracy"] = float(np.mean(labels[test] == majority))
     return TrendCalls(calls, figures)

@@ -75,12 +75,16 @@ def bayes_maee_decision(probabilities: np.ndarray) -> np.ndarray:
     return (probabilities @ cost).argmin(axis=1)
 
 
+def constant_grade(train_grades: np.ndarray) -> int:
+    """The floor's answer: the one grade that minimises expected MAEE under the training
+    split's grade frequencies (unknown grades, -1, left out)."""
+    known = train_grades[train_grades >= 0]
+    return int(bayes_maee_decision((np.bincount(known) / len(known))[None, :])[0])
+
+
 def constant_maee(train_grades: np.ndarray, test_grades: np.ndarray) -> dict[str, float]:
-    """The floor: always answer the one grade that minimises expected MAEE under the
-    training split's grade frequencies, scored on the test grades."""
-    classes = int(max(np.max(train_grades), np.max(test_grades))) + 1
-    frequencies = np.bincount(train_grades, minlength=classes) / len(train_grades)
-    constant = int(bayes_maee_decision(frequencies[None, :])[0])
+    """The floor: always answer ``constant_grade``, scored on the test grades."""
+    constant = constant_grade(train_grades)
     return {
         "constant_grade": constant,
         "maee": maee(test_grades, np.full_like(test_grades, constant)),
