@@ -29,6 +29,11 @@ from core.worker.autoretrain import FIRST_MODEL
 
 from .common import write_json
 
+ARMS = (
+    ("both", "one model for both", None),
+    ("cohort", "cohort only", COHORT_DATASET),
+    ("retinamnist", "retinamnist only", RETINA_DATASET),
+)
 FIGURES = ("tau_truth", "tau_abnormal", "auc_abnormal", "tau")
 
 
@@ -48,6 +53,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--method")
     parser.add_argument("--epochs", type=float)
+    parser.add_argument(
+        "--arms", default="both,cohort,retinamnist", help="which of both,cohort,retinamnist"
+    )
     parser.add_argument("--out", default="docs/bench/first_model.json")
     args = parser.parse_args()
     base = FIRST_MODEL
@@ -60,11 +68,9 @@ def main() -> None:
         seed_demo(store, CohortConfig(patients=args.patients))
         for seed in range(args.seeds):
             config = replace(base, seed=seed)
-            for arm, dataset in (
-                ("one model for both", None),
-                ("cohort only", COHORT_DATASET),
-                ("retinamnist only", RETINA_DATASET),
-            ):
+            for key, arm, dataset in ARMS:
+                if key not in args.arms.split(","):
+                    continue
                 row = {
                     "arm": arm,
                     "seed": seed,

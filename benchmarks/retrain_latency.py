@@ -1,11 +1,13 @@
 """Two figures from one run on the demo data, with a real worker process beside it:
 
 1. first run: from seeding the demo data to a populated latent map (the first
-   model trained, embedded and projected by the worker on its own);
-2. retrain: from the N-th new judgment (auto-retrain after N) to the new version's
-   projection being visible. A simulated rater (core.simulation) answers from the known
-   truth; a quarter of its pairs are of two validation images, the case that once wrote
-   checkpoints the embed job could not load. Failed jobs are counted (target: 0).
+   model, one per dataset, trained, embedded and projected by the worker on its own):
+   the first dataset's map, and every dataset's;
+2. retrain: from the N-th new judgment about the synthetic cohort (auto-retrain after N,
+   per dataset) to the cohort's new version's projection being visible. A simulated
+   rater (core.simulation) answers from the known truth; a quarter of its pairs are of
+   two validation images, the case that once wrote checkpoints the embed job could not
+   load. Failed jobs are counted (target: 0).
 
     .venv/bin/python -m benchmarks.retrain_latency [--every 50] [--device cpu]
 """
@@ -21,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.demo import seed_demo
+from core.demo import COHORT_DATASET, seed_demo
 from core.simulation import SimulatedRater, judge_pairs, truth_of
 from core.store import AlreadyJudged, Store
 
@@ -34,9 +36,10 @@ def projected_versions(store: Store) -> list[int]:
     ]
 
 
-def chain_settled(store: Store, version: int) -> bool:
-    """The version exists and its chain has ended, well or not."""
-    newest = store.models.newest()
+def chain_settled(store: Store, version: int, dataset_id: int) -> bool:
+    """A version of the dataset's, this one or later, exists and its chain has ended,
+    well or not."""
+    newest = store.models.newest(dataset_id)
     return bool(
         newest
         and newest["version"] >= version
@@ -53,10 +56,15 @@ def wait_for(store: Store, condition, timeout: float, poll: float = 1.0) -> floa
     raise TimeoutError("the worker did not finish in time")
 
 
-def judge(store: Store, count: int, seed: int, validation_share: float = 0.25) -> int:
-    """Simulated answers from the known truth; returns how many are of validation pairs."""
+def judge(
+    store: Store, dataset_id: int, count: int, seed: int, validation_share: float = 0.25
+) -> int:
+    """Simulated answers from the known truth about one dataset's images (as the Compare
+    page draws them); returns how many are of validation pairs."""
     draw = random.Random(seed)
-    by_split = {split: store.images.ids(split=split) for split in ("train", "val")}
+    by_split = {
+        split: store.images.ids(split=split, dataset_id=dataset_id) for split in ("train", "val")
+    }
     rater = SimulatedRater("Benchmark rater", noise=0.05, seed=seed)
     truth = truth_of(store)
     on_val = 0
@@ -85,6 +93,8 @@ def main() -> None:
         with Store(db) as store:
             seed_demo(store)
             store.settings.set("auto_retrain_every", args.every)
+            datasets = len(store.datasets.list())
+            cohort = store.datasets.by_name(COHORT_DATASET)["id"]
         seeded = time.monotonic()
         worker = subprocess.Popen(
             [sys.executable, "-m", "core", "worker", "--db", str(db), "--device", args.device],
@@ -92,13 +102,23 @@ def main() -> None:
         )
         try:
             with Store(db) as store:
-                first_map = wait_for(store, lambda s: projected_versions(s) == [1], args.timeout)
-                on_validation = judge(store, args.every - 1, seed=0)
-                on_validation += judge(store, 1, seed=1)
+                first_map = wait_for(store, lambda s: len(projected_versions(s)) >= 1, args.timeout)
+                every_map = wait_for(
+                    store, lambda s: len(projected_versions(s)) >= datasets, args.timeout
+                )
+                on_validation = judge(store, cohort, args.every - 1, seed=0)
+                on_validation += judge(store, cohort, 1, seed=1)
                 nth_judgment = time.monotonic()
-                second_map = wait_for(store, lambda s: chain_settled(s, 2), args.timeout)
+                second_map = wait_for(
+                    store, lambda s: chain_settled(s, datasets + 1, cohort), args.timeout
+                )
                 versions = {
-                    m["version"]: {"status": m["status"], "map": m["chain"], "error": m["error"]}
+                    m["version"]: {
+                        "dataset": m["dataset"],
+                        "status": m["status"],
+                        "map": m["chain"],
+                        "error": m["error"],
+                    }
                     for m in store.models.list()
                 }
                 failed = [
@@ -112,6 +132,7 @@ def main() -> None:
         "demo_seed_seconds": round(seeded - started, 1),
         "first_map_seconds_after_seeding": round(first_map - seeded, 1),
         "first_map_seconds_total": round(first_map - started, 1),
+        "every_dataset_mapped_seconds_after_seeding": round(every_map - seeded, 1),
         "retrain_every": args.every,
         "judgments_on_validation_pairs": on_validation,
         "nth_judgment_to_new_projection_seconds": round(second_map - nth_judgment, 1),

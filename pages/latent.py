@@ -40,7 +40,13 @@ if not models:
         )
     st.stop()
 
-labels = {f"v{m['version']} · {m['method']}{' (active)' if m['active'] else ''}": m for m in models}
+# active versions first (one per dataset), then the newest
+models.sort(key=lambda m: (not m["active"], -m["version"]))
+labels = {
+    f"v{m['version']} · {m['method']} · {m['dataset'] or 'all datasets'}"
+    f"{' (active)' if m['active'] else ''}": m
+    for m in models
+}
 left, middle, right = st.columns(3)
 model = labels[left.selectbox("Model version", list(labels))]
 available = store.models.available_projections(model["id"])

@@ -15,16 +15,22 @@ MARK = {"improved": ":green[improved]", "same": "same", "deteriorated": ":red[**
 store = open_store()
 st.title("Patients")
 worker_banner(store)
-note = map_note(store)
+with_patients = {d["name"]: d["id"] for d in store.datasets.list() if d["patients"]}
+dataset_id = None
+if len(with_patients) > 1:  # each dataset's patients are scored by that dataset's model
+    dataset_id = with_patients[st.selectbox("Dataset", list(with_patients))]
+elif with_patients:
+    dataset_id = next(iter(with_patients.values()))
+note = map_note(store, dataset_id)
 if note:
     st.warning(f"{note} Until then this page shows the active version.", icon=":material/map:")
 
-model = store.models.active()
-patients = [p for p in store.patients.list() if p["visits"] >= 1]
+model = store.models.active(dataset_id)
+patients = [p for p in store.patients.list(dataset_id) if p["visits"] >= 1]
 if not patients:
     st.info(
         "No patients in the database yet (images imported without a patient id have no "
-        "timeline). The demo's synthetic cohort has 60."
+        "timeline). The demo's synthetic cohort has 120."
     )
     st.stop()
 if model is None:

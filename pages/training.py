@@ -8,7 +8,7 @@ import streamlit as st
 from core.learning.catalog import METHOD_INFO
 from core.learning.config import uses_small_input
 from core.worker.autoretrain import FIRST_MODEL, RETRAIN_EVERY_KEY, retrain_every
-from core.worker.status import retrain_blocker
+from core.worker.status import retrain_blockers
 from pages.common import open_store, signed_in_user, worker_banner
 
 SHOWN_METRICS = (
@@ -50,8 +50,7 @@ if not lead:
     )
 
 st.subheader("Model versions")
-blocker = retrain_blocker(store)
-if blocker:
+for blocker in retrain_blockers(store):
     st.error(blocker, icon=":material/error:")
 models = store.models.list()
 if not models:
@@ -61,6 +60,7 @@ else:
         [
             {
                 "version": m["version"],
+                "dataset": m["dataset"] or "all datasets",
                 "method": m["method"],
                 "status": m["status"],
                 "active": bool(m["active"]),
@@ -83,7 +83,7 @@ else:
         "the commonest trend."
     )
     usable = {
-        f"v{m['version']} · {m['method']} · {m['status']}": m
+        f"v{m['version']} · {m['method']} · {m['dataset'] or 'all datasets'} · {m['status']}": m
         for m in models
         if m["status"] in ("candidate", "retired", "active") and m["chain"] == "ready"
     }
@@ -92,11 +92,15 @@ else:
         choice = usable[left.selectbox("Version to use", list(usable))]
         if right.button("Activate", disabled=bool(choice["active"]), width="stretch"):
             store.models.activate(choice["id"])
-            st.success(f"Version {choice['version']} is now active.")
+            st.success(
+                f"Version {choice['version']} is now active for "
+                f"{choice['dataset'] or 'every dataset without a version of its own'}."
+            )
             st.rerun()
     st.caption(
-        "Only versions whose map is ready can be activated. A version whose map failed "
-        "shows why; retry its failed job below."
+        "Each dataset has its own model: activating a version replaces the active version "
+        "of its dataset only. Only versions whose map is ready can be activated. A version "
+        "whose map failed shows why; retry its failed job below."
     )
 
 
@@ -112,8 +116,13 @@ def _train_form() -> None:
         )
         epochs = columns[1].number_input("Epochs", 0.5, 200.0, FIRST_MODEL.epochs, 0.5)
         size = columns[2].selectbox("Image size", [28, 32, 48, 64, 128, 224], index=1)
-        datasets = ["All datasets", *[d["name"] for d in store.datasets.list()]]
-        dataset = columns[3].selectbox("Dataset", datasets)
+        datasets = [*[d["name"] for d in store.datasets.list()], "All datasets"]
+        dataset = columns[3].selectbox(
+            "Dataset",
+            datasets,
+            help="A model per dataset orders each better than one model for all "
+            "(docs/benchmarks.md); one for all serves datasets without their own.",
+        )
         if st.form_submit_button("Queue training", type="primary"):
             config = {
                 **FIRST_MODEL.to_dict(),

@@ -35,7 +35,9 @@ def train_from_store(
     high_water = store.judgments.high_water_mark()
     judgments = store.judgments.effective(upto_id=high_water)
     settings = {**config.to_dict(), "dataset": dataset}
-    model = store.models.create(config.method, settings, trained_through=high_water, job_id=job_id)
+    model = store.models.create(
+        config.method, settings, trained_through=high_water, job_id=job_id, dataset_id=dataset_id
+    )
     try:
         result = train(config, splits["train"], judgments, progress)
         metrics = {

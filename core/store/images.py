@@ -98,8 +98,10 @@ class Images:
         where, params = self._filters(**filters)
         return self._store.one(f"SELECT COUNT(*) AS n FROM images i {where}", params)["n"]
 
-    def grade_counts(self, dataset_id: int | None = None) -> dict[int | None, int]:
-        where, params = self._filters(dataset_id=dataset_id)
+    def grade_counts(
+        self, dataset_id: int | None = None, split: str | None = None
+    ) -> dict[int | None, int]:
+        where, params = self._filters(dataset_id=dataset_id, split=split)
         rows = self._store.all(
             f"SELECT i.grade, COUNT(*) AS n FROM images i {where} GROUP BY i.grade", params
         )

@@ -111,10 +111,18 @@ class Judgments:
             params.append(upto_id)
         return self._store.all(sql + " ORDER BY id", params)
 
-    def count_effective_since(self, since_id: int) -> int:
-        return self._store.one(
-            "SELECT COUNT(*) AS n FROM effective_judgments WHERE id > ?", [since_id]
-        )["n"]
+    def count_effective_since(self, since_id: int, dataset_id: int | None = None) -> int:
+        """Standing answers after ``since_id``; with ``dataset_id``, those about an image
+        of that dataset (the Compare page draws both images from one dataset)."""
+        if dataset_id is None:
+            sql, params = "SELECT COUNT(*) AS n FROM effective_judgments WHERE id > ?", [since_id]
+        else:
+            sql = """SELECT COUNT(*) AS n FROM effective_judgments j
+                     JOIN images l ON l.id = j.left_image_id
+                     JOIN images r ON r.id = j.right_image_id
+                     WHERE j.id > ? AND (l.dataset_id = ? OR r.dataset_id = ?)"""
+            params = [since_id, dataset_id, dataset_id]
+        return self._store.one(sql, params)["n"]
 
     def high_water_mark(self) -> int:
         return self._store.one("SELECT COALESCE(MAX(id), 0) AS n FROM judgments")["n"]

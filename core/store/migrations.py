@@ -225,4 +225,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE images RENAME COLUMN health_score TO known_severity;
         """,
     ),
+    (
+        7,
+        "one active version per dataset: a model serves the dataset it was trained on",
+        """
+        -- NULL: trained on every dataset at once (wave 1's single model), which serves any
+        -- dataset that has no active version of its own.
+        ALTER TABLE models ADD COLUMN dataset_id INTEGER REFERENCES datasets(id);
+        UPDATE models SET dataset_id = (
+            SELECT d.id FROM datasets d WHERE d.name = json_extract(models.config, '$.dataset'));
+        DROP INDEX models_one_active;
+        CREATE UNIQUE INDEX models_one_active ON models(COALESCE(dataset_id, 0))
+            WHERE active = 1;
+        """,
+    ),
 ]

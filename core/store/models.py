@@ -13,7 +13,21 @@ if TYPE_CHECKING:
     from .store import Store
 
 
+# versions that serve a dataset: its own, and those trained on every dataset at once
+SERVING = "(dataset_id = ? OR dataset_id IS NULL)"
+# every version row with the name of the dataset it serves (NULL: every dataset)
+WITH_DATASET = (
+    "SELECT m.*, d.name AS dataset FROM models m LEFT JOIN datasets d ON d.id = m.dataset_id"
+)
+# the same scope as a given version: its dataset, or every dataset (NULL)
+SAME_SCOPE = "COALESCE(dataset_id, 0) = COALESCE(?, 0)"
+
+
 class Models:
+    """Versions are trained on one dataset (``dataset_id``) or on all of them (NULL).
+    Each dataset has at most one active version of its own; a version trained on all
+    datasets serves those that have none."""
+
     def __init__(self, store: Store):
         self._store = store
 
@@ -23,6 +37,7 @@ class Models:
         config: dict[str, Any],
         trained_through: int = 0,
         job_id: int | None = None,
+        dataset_id: int | None = None,
     ) -> dict:
         """Register a new version in status ``training``; returns the row."""
         with self._store.transaction():
@@ -40,6 +55,7 @@ class Models:
                         "created_at": utc_now(),
                         "trained_through_judgment_id": trained_through,
                         "job_id": job_id,
+                        "dataset_id": dataset_id,
                     }
                 )
                 .last_pk
@@ -100,21 +116,27 @@ class Models:
             "UPDATE models SET chain = 'ready', error = NULL WHERE id = ?", [model_id]
         )
 
-    def newest(self) -> dict | None:
-        """The most recent version, whatever its state."""
-        row = self._store.one("SELECT * FROM models ORDER BY version DESC LIMIT 1")
+    def newest(self, dataset_id: int | None = None) -> dict | None:
+        """The most recent version, whatever its state; with ``dataset_id``, the most
+        recent of those that serve that dataset."""
+        where, params = (f"WHERE {SERVING}", [dataset_id]) if dataset_id is not None else ("", [])
+        row = self._store.one(f"{WITH_DATASET} {where} ORDER BY m.version DESC LIMIT 1", params)
         return decode_json_columns(row, "config", "metrics")
 
-    def latest_snapshot(self) -> int:
-        """The judgment high-water mark of the newest finished or running version."""
+    def latest_snapshot(self, dataset_id: int | None = None) -> int:
+        """The judgment high-water mark of the newest finished or running version (of
+        those serving ``dataset_id``, when given)."""
+        where, params = (f"AND {SERVING}", [dataset_id]) if dataset_id is not None else ("", [])
         row = self._store.one(
             "SELECT COALESCE(MAX(trained_through_judgment_id), 0) AS n FROM models "
-            "WHERE status != 'failed'"
+            f"WHERE status != 'failed' {where}",
+            params,
         )
         return row["n"]
 
     def activate(self, model_id: int) -> None:
-        """Make ``model_id`` the one active version (roll forward or back)."""
+        """Make ``model_id`` the active version of its dataset (roll forward or back);
+        the one it replaces, trained on the same dataset, is retired."""
         with self._store.transaction():
             model = self.get(model_id)
             if model["status"] in ("training", "failed") or not model["checkpoint_path"]:
@@ -129,24 +151,39 @@ class Models:
                 )
                 raise ValueError(f"Version {model['version']} cannot be activated: {why}.")
             self._store.db.execute(
-                "UPDATE models SET active = 0, status = 'retired' WHERE active = 1"
+                "UPDATE models SET active = 0, status = 'retired' "
+                f"WHERE active = 1 AND {SAME_SCOPE}",
+                [model["dataset_id"]],
             )
             self._store.db.execute(
                 "UPDATE models SET active = 1, status = 'active' WHERE id = ?", [model_id]
             )
 
     def get(self, model_id: int) -> dict:
-        row = self._store.one("SELECT * FROM models WHERE id = ?", [model_id])
+        row = self._store.one(f"{WITH_DATASET} WHERE m.id = ?", [model_id])
         if row is None:
             raise NotFound(f"Model {model_id} does not exist.")
         return decode_json_columns(row, "config", "metrics")
 
-    def active(self) -> dict | None:
-        row = self._store.one("SELECT * FROM models WHERE active = 1")
+    def active(self, dataset_id: int | None = None, own_only: bool = False) -> dict | None:
+        """The active version serving ``dataset_id``: its own, else the one trained on
+        every dataset (only its own with ``own_only``). Without a dataset: the active
+        version trained on every dataset, else the newest active one."""
+        if own_only:
+            where, params, order = f"AND {SAME_SCOPE}", [dataset_id], "m.version DESC"
+        elif dataset_id is None:
+            where, params = "", []
+            order = "m.dataset_id IS NOT NULL, m.version DESC"
+        else:
+            where, params = "AND (m.dataset_id = ? OR m.dataset_id IS NULL)", [dataset_id]
+            order = "m.dataset_id IS NULL, m.version DESC"
+        row = self._store.one(
+            f"{WITH_DATASET} WHERE m.active = 1 {where} ORDER BY {order} LIMIT 1", params
+        )
         return decode_json_columns(row, "config", "metrics")
 
     def list(self) -> list[dict]:
-        rows = self._store.all("SELECT * FROM models ORDER BY version DESC")
+        rows = self._store.all(f"{WITH_DATASET} ORDER BY m.version DESC")
         return [decode_json_columns(r, "config", "metrics") for r in rows]
 
     # -- embeddings and severity scores ------------------------------------------------

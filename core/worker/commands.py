@@ -84,7 +84,7 @@ def run_jobs(args: argparse.Namespace) -> int:
 
 def print_jobs(store: Store) -> None:
     """The latest jobs, then every version that cannot be used and why."""
-    from .status import retrain_blocker, version_problem
+    from .status import retrain_blockers, version_problem
 
     for job in store.jobs.list():
         model = f"v{job['params']['model_id']} " if "model_id" in job["params"] else ""
@@ -97,8 +97,7 @@ def print_jobs(store: Store) -> None:
     problems = [p for m in store.models.list() if (p := version_problem(store, m))]
     for problem in problems:
         print(f"! {problem}")
-    blocker = retrain_blocker(store)
-    if blocker:
+    for blocker in retrain_blockers(store):
         print(f"! {blocker}")
 
 

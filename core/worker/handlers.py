@@ -86,7 +86,7 @@ def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> di
 def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> dict:
     model = store.models.get(job["params"]["model_id"])
     net, anchor, space, config, _ = load_checkpoint(model["checkpoint_path"])
-    rows = store.images.query()
+    rows = store.images.query(dataset_id=model["dataset_id"])  # the dataset it serves
     report(0.05, "loading images", f"{len(rows)} images", force=True)
     images = image_set_from_rows(store, rows, config.image_size)
     report.check(0.3, "embedding", "vectors, and severity over flipped copies for its band")
@@ -123,7 +123,8 @@ def handle_project(store: Store, job: dict, report: Reporter, context: dict) -> 
     store.models.chain_ready(model_id)
     activated = False
     if job["params"].get("activate_if_better"):
-        model, active = store.models.get(model_id), store.models.active()
+        model = store.models.get(model_id)
+        active = store.models.active(model["dataset_id"], own_only=True)
         activated = should_activate(model["metrics"], active["metrics"] if active else None)
         if activated:
             store.models.activate(model_id)

@@ -19,7 +19,7 @@ from core.learning.device import resolve_device
 from core.learning.train import TrainingCancelled
 from core.store import Store, StoreBusy
 
-from .autoretrain import maybe_queue_first_model, maybe_queue_retrain
+from .autoretrain import maybe_queue_first_models, maybe_queue_retrains
 from .handlers import HANDLERS, JobCancelled, Reporter, WorkerStopping
 from .status import HEARTBEAT_KEY
 
@@ -66,8 +66,8 @@ class Worker:
         stale_before = datetime.now(UTC) - timedelta(seconds=self.config.stale_after_seconds)
         store.jobs.recover_stale(stale_before.isoformat(timespec="milliseconds"))
         if self.config.auto_triggers:
-            maybe_queue_first_model(store)
-            maybe_queue_retrain(store)
+            maybe_queue_first_models(store)
+            maybe_queue_retrains(store)
         job = store.jobs.claim(self.worker_id)
         if job is None:
             return False

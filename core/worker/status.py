@@ -41,9 +41,10 @@ def version_problem(store: Store, model: dict) -> str | None:
     return None
 
 
-def map_note(store: Store) -> str | None:
-    """What to tell a user looking for the newest version's map when it has none yet."""
-    newest = store.models.newest()
+def map_note(store: Store, dataset_id: int | None = None) -> str | None:
+    """What to tell a user looking for the newest version's map (of those serving
+    ``dataset_id``, when given) when it has none yet."""
+    newest = store.models.newest(dataset_id)
     if newest is None or newest["chain"] == "ready":
         return None
     problem = version_problem(store, newest)
@@ -56,16 +57,24 @@ def map_note(store: Store) -> str | None:
     return f"Version {newest['version']} has no map yet: it is being embedded and projected{doing}."
 
 
-def retrain_blocker(store: Store) -> str | None:
-    """Automatic retraining pauses while the newest version failed, since another
-    version would most likely fail the same way; this says why, or None."""
-    newest = store.models.newest()
+def retrain_blocker(store: Store, dataset_id: int | None = None) -> str | None:
+    """Automatic retraining (of ``dataset_id``'s model, when given) pauses while the
+    newest version failed, since another version would most likely fail the same way;
+    this says why, or None."""
+    newest = store.models.newest(dataset_id)
     if newest is None:
         return None
     problem = version_problem(store, newest)
     if problem is None:
         return None
+    scope = f" of {newest['dataset']}" if newest.get("dataset") else ""
     return (
-        f"Automatic retraining is paused: {problem} "
+        f"Automatic retraining{scope} is paused: {problem} "
         "It resumes once a retry succeeds or a new version is trained by hand."
     )
+
+
+def retrain_blockers(store: Store) -> list[str]:
+    """Why automatic retraining is paused, for each dataset where it is (once each)."""
+    found = (retrain_blocker(store, d["id"]) for d in store.datasets.list())
+    return list(dict.fromkeys(b for b in found if b))

@@ -10,7 +10,7 @@ import core.learning.from_store as from_store
 import core.worker.handlers as handlers
 from core.cli import main
 from core.store import Store
-from core.worker.autoretrain import maybe_queue_retrain
+from core.worker.autoretrain import maybe_queue_retrains
 from core.worker.commands import print_jobs
 from core.worker.status import map_note, retrain_blocker
 from tests.helpers import run_worker_until_idle
@@ -57,7 +57,7 @@ def test_a_failed_chain_is_visible_and_contained(broken_second_version, capsys):
         assert "Version 2 has no map" in map_note(store)
 
         add_judgments(store, 60)
-        assert maybe_queue_retrain(store) is None  # not a third version that fails the same way
+        assert maybe_queue_retrains(store) == []  # not a third version that fails the same way
         assert "Automatic retraining is paused: Version 2" in retrain_blocker(store)
         print_jobs(store)
     printed = capsys.readouterr().out
@@ -84,7 +84,7 @@ def test_check_repairs_the_checkpoint_and_the_chain_then_runs(broken_second_vers
         store.models.activate(second["id"])
         assert retrain_blocker(store) is None and map_note(store) is None
         add_judgments(store, 60)
-        assert maybe_queue_retrain(store) is not None
+        assert maybe_queue_retrains(store) != []
 
 
 def test_a_failed_embed_job_can_be_retried(cohort_db, monkeypatch):

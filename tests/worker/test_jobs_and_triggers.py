@@ -1,8 +1,9 @@
+import itertools
 import threading
 
-from core.store import Store
+from core.store import Answer, Store
 from core.worker.activation import should_activate, validation_score
-from core.worker.autoretrain import maybe_queue_first_model, maybe_queue_retrain
+from core.worker.autoretrain import maybe_queue_first_models, maybe_queue_retrains
 from core.worker.handlers import Reporter
 from tests.worker.conftest import add_judgments
 
@@ -55,13 +56,14 @@ def test_retrain_trigger_queues_exactly_one_job(cohort_db):
     with Store(cohort_db) as first, Store(cohort_db) as second:
         first.settings.set("auto_retrain_every", 5)
         add_judgments(first, 4)
-        assert maybe_queue_retrain(first) is None  # 4 < 5
+        assert maybe_queue_retrains(first) == []  # 4 < 5
         add_judgments(first, 6, rater="Dr Lind")
-        job = maybe_queue_retrain(first)
-        assert job is not None
-        assert maybe_queue_retrain(second) == job  # another worker, same trigger
-        assert maybe_queue_retrain(first) == job
-        assert len(first.jobs.list(statuses=("queued",))) == 1
+        jobs = maybe_queue_retrains(first)
+        assert len(jobs) == 1
+        assert maybe_queue_retrains(second) == jobs  # another worker, same trigger
+        assert maybe_queue_retrains(first) == jobs
+        (queued,) = first.jobs.list(statuses=("queued",))
+        assert queued["params"]["dataset"] == "Synthetic cohort"  # that dataset's model
 
 
 def test_skipped_and_undone_answers_do_not_count_towards_a_retrain(cohort_db):
@@ -74,14 +76,36 @@ def test_skipped_and_undone_answers_do_not_count_towards_a_retrain(cohort_db):
         store.judgments.append(Answer(a, b, "skip", rater))
         store.judgments.append(Answer(a, c, "left", rater))
         store.judgments.undo_last(rater)
-        assert maybe_queue_retrain(store) is None
+        assert maybe_queue_retrains(store) == []
 
 
-def test_first_model_is_queued_once_on_a_fresh_database(cohort_db, store):
-    assert maybe_queue_first_model(store) is None  # empty store: nothing to learn from
+def test_a_first_model_is_queued_once_for_each_dataset(cohort_db, store):
+    assert maybe_queue_first_models(store) == []  # empty store: nothing to learn from
     with Store(cohort_db) as cohort:
-        job = maybe_queue_first_model(cohort)
-        assert job is not None and maybe_queue_first_model(cohort) is None
+        (job,) = maybe_queue_first_models(cohort)
+        assert maybe_queue_first_models(cohort) == [job]  # the same trigger: no second job
+        ungraded = cohort.datasets.ensure("Ungraded clinic")
+        assert maybe_queue_first_models(cohort) == [job]  # no images: nothing to learn
+        assert cohort.jobs.get(job)["params"]["dataset"] == "Synthetic cohort"
+        assert cohort.datasets.by_name("Ungraded clinic")["id"] == ungraded
+
+
+def test_judgments_about_one_dataset_retrain_only_its_model(cohort_db):
+    from core.demo import import_cohort
+    from core.synthetic import CohortConfig
+
+    with Store(cohort_db) as store:
+        import_cohort(store, CohortConfig(patients=4, image_size=32, seed=9), "Second clinic")
+        second = store.datasets.by_name("Second clinic")["id"]
+        store.settings.set("auto_retrain_every", 5)
+        rater = store.raters.ensure("Dr Lind")
+        ids = store.images.ids(dataset_id=second)
+        for a, b in itertools.pairwise(ids[:7]):
+            store.judgments.append(Answer(a, b, "left", rater))
+        assert store.judgments.count_effective_since(0, second) == 6
+        assert store.judgments.count_effective_since(0, second - 1) == 0
+        (job,) = maybe_queue_retrains(store)
+        assert store.jobs.get(job)["params"]["dataset"] == "Second clinic"
 
 
 def test_activation_rule_uses_the_validation_figures():

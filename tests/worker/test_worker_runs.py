@@ -42,6 +42,30 @@ def test_train_then_embed_then_project(cohort_db):
         assert worker_status(store) is not None  # the heartbeat is fresh
 
 
+def test_the_worker_trains_and_maps_one_model_per_dataset(cohort_db):
+    from core.demo import import_cohort
+    from core.synthetic import CohortConfig
+    from tests.worker.conftest import TINY
+
+    with Store(cohort_db) as store:
+        import_cohort(store, CohortConfig(patients=12, image_size=32, seed=5), "Second clinic")
+        store.settings.set("train_defaults", TINY.to_dict())
+        datasets = {d["name"]: d["id"] for d in store.datasets.list()}
+    run_worker_until_idle(cohort_db, auto_triggers=True)  # first models, by themselves
+    with Store(cohort_db) as store:
+        assert [j["status"] for j in store.jobs.list() if j["status"] != "done"] == []
+        for name, dataset_id in datasets.items():
+            model = store.models.active(dataset_id)
+            assert model["dataset"] == name and model["chain"] == "ready"
+            ids, _, _ = store.models.embeddings(model["id"])
+            assert ids == sorted(store.images.ids(dataset_id=dataset_id))  # its own images
+            mapped = store.models.projection(model["id"], "umap", 2)
+            assert {p["dataset_id"] for p in mapped} == {dataset_id}
+            assert {t["later_image_id"] for t in store.models.trends(model["id"])} <= set(ids)
+            assert any(f"@{name}" in key for key in model["metrics"])
+        assert len({m["id"] for m in store.models.list() if m["active"]}) == 2
+
+
 def test_a_worse_second_model_stays_a_candidate(cohort_db, monkeypatch):
     import core.worker.handlers as handlers
 
