@@ -2,12 +2,16 @@
 100,000 images and 100,000 judgments in the store.
 
 Measured per answer, exactly the calls the page makes: store the answer (append-only,
-with its double-submit token), draw the next pair from the cached candidate ids
-(skipping pairs this rater already answered), randomise the sides, fetch both image rows
-and prepare both display images (decode, zoom, contrast, resize). Streamlit's own
-rendering and the browser are not included.
+with its double-submit token), for the active strategy replay the new answer into the
+stored beliefs, draw the next pair from the cached candidate ids (skipping pairs this
+rater already answered and pairs on other raters' screens), note it as on screen,
+randomise the sides, fetch both image rows and prepare both display images (decode,
+zoom, contrast, resize). Streamlit's own rendering and the browser are not included.
+Each strategy is measured in the same run, on the same store; the one-off build of the
+beliefs (the active version's prior plus every answer replayed) is timed apart.
 
     .venv/bin/python -m benchmarks.compare_latency [--images 100000] [--judgments 100000]
+        [--strategy random,active]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from core.imaging import save_pixels
+from core.selection.state import belief_lookup, catch_up
 from core.store import Answer, NewImage, Store
 from core.strategies import STRATEGIES, Scope, candidates_for, present
 from pages.common import display_image
@@ -64,11 +69,12 @@ def seed(store: Store, images: int, judgments: int) -> None:
             made += 1
 
 
-def measure(store: Store, answers: int) -> list[float]:
-    rater = store.raters.ensure("rater 0")  # already has about 2,000 answers
-    scope = Scope(dataset_id=store.datasets.by_name("bench")["id"])
-    candidates = candidates_for(store, scope)  # the page caches this (st.cache_data)
-    strategy, rng = STRATEGIES["random"], random.Random(2)
+def measure(store: Store, answers: int, name: str, rater_number: int) -> list[float]:
+    rater = store.raters.ensure(f"rater {rater_number}")  # has about 2,000 answers already
+    dataset = store.datasets.by_name("bench")["id"]
+    candidates = candidates_for(store, Scope(dataset_id=dataset))  # cached by the page
+    strategy, rng = STRATEGIES[name], random.Random(2)
+    beliefs = belief_lookup(store) if strategy.needs_beliefs else None
     pair = present(strategy.next_pair(candidates, lambda a, b: False, rng), rng)
     timings = []
     for _ in range(answers):
@@ -80,13 +86,20 @@ def measure(store: Store, answers: int) -> list[float]:
                 "left",
                 rater,
                 response_ms=900,
-                strategy="random",
+                strategy=name,
                 request_token=uuid.uuid4().hex,
             )
         )
+        if strategy.needs_beliefs:
+            catch_up(store, dataset)
         chosen = strategy.next_pair(
-            candidates, lambda a, b: store.judgments.has_standing(rater, a, b), rng
+            candidates,
+            lambda a, b: store.judgments.has_standing(rater, a, b),
+            rng,
+            taken=store.screens.taken(except_rater=rater),
+            beliefs=beliefs,
         )
+        store.screens.show(rater, *chosen)
         pair = present(chosen, rng)
         for image_id in pair:
             row = store.images.get(image_id)
@@ -95,27 +108,40 @@ def measure(store: Store, answers: int) -> list[float]:
     return timings
 
 
+def build_beliefs(store: Store) -> float:
+    """Seconds for the first build of the beliefs (what a new active version costs)."""
+    started = time.perf_counter()
+    catch_up(store, store.datasets.by_name("bench")["id"])
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--judgments", type=int, default=100_000)
     parser.add_argument("--answers", type=int, default=500)
+    parser.add_argument("--strategy", default="random,active", help="comma-separated")
     parser.add_argument("--out", default="docs/bench/compare_latency.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "bench.db") as store:
         started = time.perf_counter()
         seed(store, args.images, args.judgments)
         seeded = time.perf_counter() - started
-        timings = sorted(measure(store, args.answers))
-    result = {
-        "images": args.images,
-        "judgments": args.judgments,
-        "answers": args.answers,
-        "seed_seconds": round(seeded, 1),
-        "median_ms": round(statistics.median(timings), 2),
-        "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 2),
-        "max_ms": round(timings[-1], 2),
-    }
+        result = {
+            "images": args.images,
+            "judgments": args.judgments,
+            "answers": args.answers,
+            "seed_seconds": round(seeded, 1),
+        }
+        for number, name in enumerate(args.strategy.split(",")):
+            if STRATEGIES[name].needs_beliefs:
+                result["belief_build_seconds"] = round(build_beliefs(store), 2)
+            timings = sorted(measure(store, args.answers, name, number))
+            result[name] = {
+                "median_ms": round(statistics.median(timings), 2),
+                "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 2),
+                "max_ms": round(timings[-1], 2),
+            }
     print(json.dumps(result, indent=2))
     write_json(result, args.out)
 

@@ -45,7 +45,7 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "bench", "trend-bench"):
+    if args.command in ("train", "bench", "trend-bench", "sim-bench"):
         return _learning(args)
     if args.command in ("worker", "jobs"):
         return _worker(args)
@@ -64,9 +64,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _learning(args: argparse.Namespace) -> int:
-    from core.learning.commands import run_bench, run_train, run_trend_bench
+    from core.learning.commands import run_bench, run_sim_bench, run_train, run_trend_bench
 
-    runners = {"train": run_train, "bench": run_bench, "trend-bench": run_trend_bench}
+    runners = {
+        "train": run_train,
+        "bench": run_bench,
+        "trend-bench": run_trend_bench,
+        "sim-bench": run_sim_bench,
+    }
     try:
         return runners[args.command](args)
     except (StoreError, FileNotFoundError, NpzFormatError, ValueError) as exc:

@@ -1,22 +1,41 @@
 """Pair strategies: which two images to show a rater next.
 
-A strategy sees the candidate image ids of the chosen scope and a way to ask whether
-this rater already answered a pair; it returns an unordered pair or None when the
-scope is exhausted. Which image goes on the left is decided by ``present`` (random,
-and recorded with the answer). Smarter strategies (uncertainty, active learning) plug
-in by name through ``STRATEGIES``.
+A strategy sees the candidate image ids of the chosen scope, a way to ask whether
+this rater already answered a pair, the pairs other raters have on screen (never
+served twice at once) and, for those that use them, the current severity beliefs; it
+returns an unordered pair or None when the scope is exhausted. Which image goes on the
+left is decided by ``present`` (random, and recorded with the answer). Strategies are
+chosen by name through ``STRATEGIES``; ``active`` lives in ``core.selection``.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from core.selection.active import ActiveStrategy
+from core.selection.base import (
+    AlreadyJudged,
+    BeliefLookup,
+    PairStrategy,
+    RandomStrategy,
+    Taken,
+    unavailable,
+)
 from core.store import Store
 
-AlreadyJudged = Callable[[int, int], bool]
+__all__ = [
+    "STRATEGIES",
+    "AlreadyJudged",
+    "BeliefLookup",
+    "PairStrategy",
+    "RandomStrategy",
+    "Scope",
+    "Taken",
+    "candidates_for",
+    "present",
+    "unavailable",
+]
 
 
 @dataclass(frozen=True)
@@ -28,37 +47,8 @@ class Scope:
     patient_id: int | None = None  # one patient's visits
 
 
-class PairStrategy(Protocol):
-    name: str
-
-    def next_pair(
-        self, candidates: Sequence[int], already_judged: AlreadyJudged, rng: random.Random
-    ) -> tuple[int, int] | None: ...
-
-
-class RandomStrategy:
-    """Uniformly random pairs, skipping those this rater already answered."""
-
-    name = "random"
-    draws = 64  # random tries before falling back to an exhaustive search
-
-    def next_pair(
-        self, candidates: Sequence[int], already_judged: AlreadyJudged, rng: random.Random
-    ) -> tuple[int, int] | None:
-        if len(candidates) < 2:
-            return None
-        for _ in range(self.draws):
-            a, b = rng.sample(candidates, 2)
-            if not already_judged(a, b):
-                return a, b
-        if len(candidates) > 2000:  # a huge scope this full is practically exhausted
-            return None
-        pairs = [(a, b) for i, a in enumerate(candidates) for b in candidates[i + 1 :]]
-        rng.shuffle(pairs)
-        return next(((a, b) for a, b in pairs if not already_judged(a, b)), None)
-
-
-STRATEGIES: dict[str, PairStrategy] = {"random": RandomStrategy()}
+STRATEGIES: dict[str, PairStrategy] = {"random": RandomStrategy(), "active": ActiveStrategy()}
+DEFAULT_STRATEGY = "random"
 
 
 def candidates_for(store: Store, scope: Scope) -> list[int]:

@@ -95,6 +95,7 @@ def signed_in_user(store: Store) -> User | None:
         user = user_for(store, st.session_state.rater, None, admins)
         _signed_in_caption("Rating as", user)
         if st.button("Sign out", key="sign_out"):
+            store.screens.clear(user.rater_id)  # the pair on screen is free for others
             for key in ("rater", "pair", "undo_stack"):
                 st.session_state.pop(key, None)
             st.rerun()

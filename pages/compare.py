@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from core.selection.state import belief_lookup, catch_up
 from core.store import AlreadyJudged, Answer, NotFound, StoreBusy
-from core.strategies import STRATEGIES, Scope, candidates_for, present
+from core.strategies import DEFAULT_STRATEGY, STRATEGIES, Scope, candidates_for, present
 from pages.common import display_image, open_store, signed_in_user
 
 ANSWERS = [  # (outcome, label, keyboard shortcut)
@@ -19,7 +20,10 @@ ANSWERS = [  # (outcome, label, keyboard shortcut)
     ("equal", "Equal", "E"),
     ("skip", "Can't tell (skip)", "S"),
 ]
-STRATEGY = STRATEGIES["random"]
+PAIR_CHOICE = {  # label -> strategy name
+    "Most informative (active)": "active",
+    "Random": "random",
+}
 
 store = open_store()
 st.title("Compare")
@@ -36,6 +40,15 @@ with st.sidebar:
     datasets = {d["name"]: d["id"] for d in store.datasets.list()}
     dataset = st.selectbox("Images from", list(datasets) or ["(no data)"])
     mode = st.radio("Scope", ["All images", "Abnormal only", "One patient's visits"])
+    labels = list(PAIR_CHOICE)
+    choice = st.radio(
+        "Pair choice",
+        labels,
+        index=list(PAIR_CHOICE.values()).index(DEFAULT_STRATEGY),
+        help="Most informative: pairs the model cannot yet order, chosen from its current "
+        "beliefs about every image and updated after each answer (with a share of random "
+        "pairs). Random: any two images of the scope.",
+    )
     patient_id = None
     if mode == "One patient's visits":
         patients = {p["pseudonym"]: p["id"] for p in store.patients.list(datasets.get(dataset))}
@@ -50,6 +63,7 @@ with st.sidebar:
     )
 
 scope = Scope(datasets.get(dataset), mode == "Abnormal only", patient_id)
+strategy = STRATEGIES[PAIR_CHOICE[choice]]
 if state.get("scope") != scope:
     state.scope, state.pair = scope, None
 
@@ -65,12 +79,20 @@ def _candidates(db_path: str, scope: Scope) -> list[int]:
 def _new_pair(shown: tuple[int, int] | None = None) -> None:
     """Put the next pair (or ``shown``, after an undo) on screen."""
     if shown is None:
-        pair = STRATEGY.next_pair(
+        beliefs = None
+        if strategy.needs_beliefs and scope.dataset_id is not None:
+            catch_up(store, scope.dataset_id)  # the answers given since, by anyone
+            beliefs = belief_lookup(store)
+        pair = strategy.next_pair(
             _candidates(store.path, scope),
             lambda a, b: store.judgments.has_standing(rater_id, a, b),
             state.rng,
+            taken=store.screens.taken(except_rater=rater_id),
+            beliefs=beliefs,
         )
         shown = present(pair, state.rng) if pair else None
+    if shown is not None:
+        store.screens.show(rater_id, *shown)  # no other rater is served it meanwhile
     state.pair = (
         None
         if shown is None
@@ -93,7 +115,7 @@ def _answer(outcome: str) -> None:
         outcome,
         rater_id,
         response_ms=int(1000 * (time.monotonic() - pair["shown_at"])),
-        strategy=STRATEGY.name,
+        strategy=strategy.name,
         request_token=pair["token"],
     )
     try:

@@ -23,7 +23,10 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pairs", type=int, help="pairs per phase (the paper: 100000)")
 
 
-def config_from_args(args: argparse.Namespace, **extra) -> TrainConfig:
+def config_from_args(
+    args: argparse.Namespace, base: TrainConfig | None = None, **extra
+) -> TrainConfig:
+    """``base`` (the defaults unless given) with the training options that were set."""
     chosen = {
         "epochs": args.epochs,
         "image_size": args.image_size,
@@ -33,7 +36,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> TrainConfig:
         "pairs_per_phase": args.pairs,
         **extra,
     }
-    config = TrainConfig(**{k: v for k, v in chosen.items() if v is not None})
+    config = replace(base or TrainConfig(), **{k: v for k, v in chosen.items() if v is not None})
     # large inputs use the standard ImageNet stem
     return replace(config, small_input=uses_small_input(config.image_size))
 
@@ -80,6 +83,23 @@ def add_parsers(commands) -> None:
     )
     trend.add_argument("--out", help="write the JSON report here")
     add_training_options(trend)
+
+    sim = commands.add_parser(
+        "sim-bench", help="learning curves of pair strategies with a simulated rater"
+    )
+    sim.add_argument("--data", default="synthetic", help="synthetic, or a MedMNIST-style .npz")
+    sim.add_argument("--patients", type=int, default=120, help="synthetic cohort size")
+    sim.add_argument("--labels", default="grades", help="what the model may use: grades")
+    sim.add_argument("--strategies", default="random,active")
+    sim.add_argument("--judgments", type=int, default=2000)
+    sim.add_argument("--checkpoints", default="250,500,1000,2000")
+    sim.add_argument("--rater-noise", type=float, default=0.1, help="on the 0-1 truth")
+    sim.add_argument("--position-bias", type=float, default=0.1, help="extra P(left) when unsure")
+    sim.add_argument("--lapse", type=float, default=0.05, help="share of random answers")
+    sim.add_argument("--seeds", type=int, default=2)
+    sim.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    sim.add_argument("--out", help="write the JSON report here")
+    add_training_options(sim)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -154,6 +174,39 @@ def run_trend_bench(args: argparse.Namespace) -> int:
         config_from_args(args), CohortConfig(patients=args.patients), args.seeds, arms
     )
     print(trend_table(report))
+    if args.out:
+        write_report(report, args.out)
+    return 0
+
+
+def run_sim_bench(args: argparse.Namespace) -> int:
+    from core.worker.autoretrain import FIRST_MODEL
+
+    from .bench import write_report
+    from .sim_bench import SimBenchConfig, run_sim_benchmark, sim_table
+
+    def numbers(text: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+
+    try:
+        config = SimBenchConfig(
+            data=args.data,
+            patients=args.patients,
+            labels=args.labels,
+            strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
+            judgments=args.judgments,
+            checkpoints=numbers(args.checkpoints),
+            rater_noise=args.rater_noise,
+            position_bias=args.position_bias,
+            lapse=args.lapse,
+            seeds=args.seeds,
+            resamples=args.resamples,
+        )
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
+    base = config_from_args(args, FIRST_MODEL)  # the app's first model, as changed
+    report = run_sim_benchmark(config, base)
+    print(sim_table(report))
     if args.out:
         write_report(report, args.out)
     return 0

@@ -14,6 +14,7 @@ from core.store import Store
 from .checkpoint import save_checkpoint
 from .config import TrainConfig
 from .data import ImageSet, load_store_splits
+from .embed import Embedding, embed
 from .evaluate import evaluate
 from .train import Progress, TrainResult, train
 
@@ -52,6 +53,22 @@ def train_from_store(
         store.models.mark_failed(model["id"], str(exc) or type(exc).__name__)
         raise
     return store.models.get(model["id"]), result
+
+
+def embed_into_store(
+    store: Store, model: dict, net, space: str, anchor: torch.Tensor, images: ImageSet
+) -> Embedding:
+    """Vectors and severity (with its spread over flips) of ``images`` by a version,
+    stored as that version's embeddings."""
+    embedding = embed(net, images.images, space, anchor)
+    store.models.save_embeddings(
+        model["id"],
+        images.image_ids.tolist(),
+        embedding.vectors,
+        embedding.severity,
+        embedding.severity_std,
+    )
+    return embedding
 
 
 def ordering_by_dataset(

@@ -111,6 +111,19 @@ class Judgments:
             params.append(upto_id)
         return self._store.all(sql + " ORDER BY id", params)
 
+    def effective_about(self, dataset_id: int, since_id: int = 0) -> list[dict]:
+        """Standing answers after ``since_id`` whose two images belong to ``dataset_id``,
+        oldest first."""
+        return self._store.all(
+            """SELECT j.id, j.left_image_id, j.right_image_id, j.outcome
+               FROM effective_judgments j
+               JOIN images l ON l.id = j.left_image_id
+               JOIN images r ON r.id = j.right_image_id
+               WHERE j.id > ? AND l.dataset_id = ? AND r.dataset_id = ?
+               ORDER BY j.id""",
+            [since_id, dataset_id, dataset_id],
+        )
+
     def count_effective_since(self, since_id: int, dataset_id: int | None = None) -> int:
         """Standing answers after ``since_id``; with ``dataset_id``, those about an image
         of that dataset (the Compare page draws both images from one dataset)."""

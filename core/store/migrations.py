@@ -239,4 +239,31 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             WHERE active = 1;
         """,
     ),
+    (
+        8,
+        "beliefs over each image's severity for active pair selection; pairs on screen",
+        """
+        -- Gaussian belief (mean, SD) over an image's severity, from the prior of the model
+        -- version ``model_id`` (NULL: no model) and the answers up to ``through_judgment_id``.
+        -- Derived data: rebuilt from the judgments whenever a new version becomes active.
+        CREATE TABLE beliefs (
+            image_id INTEGER PRIMARY KEY REFERENCES images(id),
+            dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+            model_id INTEGER REFERENCES models(id),
+            mu REAL NOT NULL,
+            sigma REAL NOT NULL,
+            views INTEGER NOT NULL DEFAULT 0,
+            through_judgment_id INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX beliefs_dataset ON beliefs(dataset_id);
+
+        -- The pair each rater has on screen now, so that no other rater is served it.
+        CREATE TABLE on_screen (
+            rater_id INTEGER PRIMARY KEY REFERENCES raters(id),
+            low_image_id INTEGER NOT NULL REFERENCES images(id),
+            high_image_id INTEGER NOT NULL REFERENCES images(id),
+            shown_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]

@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from . import database
+from .beliefs import Beliefs, Screens
 from .catalog import Datasets, Patients, Raters, Settings
 from .database import connect
 from .errors import DatabaseUnavailable, StoreBusy
@@ -58,6 +59,8 @@ class Store:
         self.models = Models(self)
         self.jobs = Jobs(self)
         self.settings = Settings(self)
+        self.beliefs = Beliefs(self)
+        self.screens = Screens(self)
 
     @classmethod
     def memory(cls) -> Store:

@@ -11,8 +11,8 @@ import numpy as np
 from core.learning.checkpoint import load_checkpoint
 from core.learning.config import TrainConfig
 from core.learning.data import image_set_from_rows
-from core.learning.embed import embed, trend_calls
-from core.learning.from_store import train_from_store
+from core.learning.embed import trend_calls
+from core.learning.from_store import embed_into_store, train_from_store
 from core.projection import project
 from core.store import Store
 
@@ -90,14 +90,7 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> di
     report(0.05, "loading images", f"{len(rows)} images", force=True)
     images = image_set_from_rows(store, rows, config.image_size)
     report.check(0.3, "embedding", "vectors, and severity over flipped copies for its band")
-    embedding = embed(net, images.images, space, anchor)
-    store.models.save_embeddings(
-        model["id"],
-        images.image_ids.tolist(),
-        embedding.vectors,
-        embedding.severity,
-        embedding.severity_std,
-    )
+    embedding = embed_into_store(store, model, net, space, anchor, images)
     report.check(0.85, "trend calls")
     splits = np.array([r["split"] for r in rows])
     trends = trend_calls(embedding.severity, images, splits)

@@ -70,3 +70,24 @@ def test_a_vanished_image_file_skips_the_pair_without_crashing(seeded_db):
     assert not app.exception
     assert any("missing from disk" in w.value for w in app.warning)
     assert len(app.get("image")) == 2
+
+
+def test_active_pairs_follow_the_beliefs_and_skip_another_raters_screen(seeded_db):
+    other = sign_in(page("compare"), "Dr Lind")
+    theirs = other.session_state["pair"]
+    held = tuple(sorted((theirs["left"], theirs["right"])))
+
+    app = sign_in(page("compare"))
+    app.sidebar.radio[1].set_value("Most informative (active)").run()
+    for _ in range(6):
+        pair = app.session_state["pair"]
+        assert tuple(sorted((pair["left"], pair["right"]))) != held  # on Dr Lind's screen
+        app.button(key="answer_left").click().run()
+    mine = [r for r in rows(seeded_db) if r["name"] == "Dr Amara"]
+    assert [r["strategy"] for r in mine] == ["active"] * 6
+    with Store(seeded_db) as store:
+        dataset = store.datasets.list()[0]["id"]
+        state = store.beliefs.state(dataset)
+        assert state["through"] == mine[-1]["id"]  # every answer replayed before the next pair
+        winner = store.beliefs.load([mine[0]["left_image_id"]])[mine[0]["left_image_id"]]
+        assert winner["views"] >= 1

@@ -89,7 +89,7 @@ def test_check_repairs_the_checkpoint_and_the_chain_then_runs(broken_second_vers
 
 def test_a_failed_embed_job_can_be_retried(cohort_db, monkeypatch):
     calls = {"n": 0}
-    real = handlers.embed
+    real = handlers.embed_into_store
 
     def flaky(*args, **kwargs):
         calls["n"] += 1
@@ -97,7 +97,7 @@ def test_a_failed_embed_job_can_be_retried(cohort_db, monkeypatch):
             raise RuntimeError("out of memory (simulated)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(handlers, "embed", flaky)
+    monkeypatch.setattr(handlers, "embed_into_store", flaky)
     with Store(cohort_db) as store:
         store.jobs.submit("train", train_params())
     run_worker_until_idle(cohort_db)

@@ -1,0 +1,315 @@
+"""The learning curve: do a clinician's judgments teach the model, and does choosing the
+pairs help? A simulated rater (``core.simulation``) answers pairs of training images
+chosen by each strategy, through the store, as the Compare page would; at every
+checkpoint the model is retrained from the judgments so far by the worker's own trainer
+(``train_from_store``), its scores become the active version (so the active strategy's
+beliefs restart from them, as in the app), and two rankings are scored against the
+truth:
+
+- ``model``: the retrained model's severity score on held-out images (the test split,
+  else validation), which nobody judged;
+- ``bradley_terry``: a Bradley-Terry fit of the judgments alone (``choix``), on the
+  images that were judged.
+
+``--labels grades``: the model also learns from every training image's grade, as the
+app's first model does. Each strategy starts from the same first model (trained from
+the grades before any answer), in its own copy of the database.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import choix
+import numpy as np
+
+from core.simulation import SimulatedRater, truth_of
+from core.store import AlreadyJudged, Answer, Store
+
+from .config import TrainConfig
+from .data import image_set_from_rows
+from .from_store import embed_into_store, train_from_store
+from .resampling import _tau
+
+LABELS = ("grades",)  # "normals" and "none" need training without grades: not built yet
+
+
+@dataclass(frozen=True)
+class SimBenchConfig:
+    data: str = "synthetic"  # or a MedMNIST-layout .npz
+    patients: int = 120
+    labels: str = "grades"
+    strategies: tuple[str, ...] = ("random", "active")
+    judgments: int = 2000
+    checkpoints: tuple[int, ...] = (250, 500, 1000, 2000)
+    rater_noise: float = 0.1  # on the 0-1 truth (grades are divided by 4)
+    position_bias: float = 0.1  # extra probability of answering "left" when unsure
+    lapse: float = 0.05
+    seeds: int = 2
+    resamples: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.labels not in LABELS:
+            raise ValueError(
+                f"--labels {self.labels} is not available yet; the benchmark trains with "
+                f"{', '.join(LABELS)}"
+            )
+        if sorted(self.checkpoints) != list(self.checkpoints) or not self.checkpoints:
+            raise ValueError("checkpoints must be given in increasing order")
+        if self.checkpoints[-1] > self.judgments:
+            raise ValueError("the last checkpoint cannot exceed the number of judgments")
+
+
+def _import(store: Store, config: SimBenchConfig, seed: int) -> str:
+    from core.demo import COHORT_DATASET, import_cohort
+    from core.importers import import_npz
+    from core.synthetic import CohortConfig
+
+    if config.data == "synthetic":
+        import_cohort(store, CohortConfig(patients=config.patients, seed=seed))
+        return COHORT_DATASET
+    import_npz(store, Path(config.data), "benchmark")
+    return "benchmark"
+
+
+def _retrain(store: Store, train: TrainConfig, out: Path, dataset: str) -> dict:
+    """Train from what the store holds, embed the dataset's images and make the version
+    active (skipping the map's projections, which selection does not use)."""
+    model, result = train_from_store(store, train, out, dataset)
+    rows = store.images.query(dataset_id=model["dataset_id"])
+    images = image_set_from_rows(store, rows, train.image_size)
+    embed_into_store(store, model, result.net, result.method.score_space, result.anchor, images)
+    store.models.chain_ready(model["id"])
+    store.models.activate(model["id"])
+    return model
+
+
+def _held_out(store: Store, dataset_id: int) -> list[int]:
+    test = store.images.ids(dataset_id=dataset_id, split="test")
+    return test or store.images.ids(dataset_id=dataset_id, split="val")
+
+
+def bradley_terry(judgments: list[dict]) -> dict[int, float]:
+    """Strength of every judged image from the decided answers alone (``choix``, with a
+    little regularisation so that an image that never lost stays finite)."""
+    decided = [j for j in judgments if j["outcome"] in ("left", "right")]
+    images = sorted({i for j in decided for i in (j["left_image_id"], j["right_image_id"])})
+    if len(images) < 2:
+        return {}
+    index = {image: k for k, image in enumerate(images)}
+    data = [
+        (index[j["left_image_id"]], index[j["right_image_id"]])
+        if j["outcome"] == "left"
+        else (index[j["right_image_id"]], index[j["left_image_id"]])
+        for j in decided
+    ]
+    strengths = choix.opt_pairwise(len(images), data, alpha=0.01)
+    return dict(zip(images, strengths.tolist(), strict=True))
+
+
+def _judge(
+    store: Store,
+    strategy_name: str,
+    rater: SimulatedRater,
+    rater_id: int,
+    pool: list[int],
+    truth: dict[int, float],
+    count: int,
+    rng: random.Random,
+    dataset_id: int,
+) -> tuple[int, list[float]]:
+    """``count`` answers to pairs the strategy chooses; returns how many were given and
+    the server time of each choice (belief catch-up included)."""
+    from core.selection.state import belief_lookup, catch_up
+    from core.strategies import STRATEGIES, present
+
+    strategy = STRATEGIES[strategy_name]
+    given, seconds = 0, []
+    while given < count:
+        started = time.perf_counter()
+        beliefs = None
+        if strategy.needs_beliefs:
+            catch_up(store, dataset_id)
+            beliefs = belief_lookup(store)
+        pair = strategy.next_pair(
+            pool, lambda a, b: store.judgments.has_standing(rater_id, a, b), rng, beliefs=beliefs
+        )
+        seconds.append(time.perf_counter() - started)
+        if pair is None:
+            break
+        left, right = present(pair, rng)
+        outcome = rater.answer(truth[left], truth[right])
+        try:
+            store.judgments.append(Answer(left, right, outcome, rater_id, strategy=strategy_name))
+        except AlreadyJudged:
+            continue
+        given += 1
+    return given, seconds
+
+
+def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path) -> dict:
+    """One seed: the first model, then each strategy's curve in its own database copy."""
+    train = replace(base, seed=seed)
+    first_db = folder / "first.db"
+    with Store(first_db) as store:
+        dataset = _import(store, config, seed)
+        dataset_id = store.datasets.by_name(dataset)["id"]
+        truth = truth_of(store)
+        if config.data != "synthetic":  # grades 0-4 on the rater's 0-1 scale
+            truth = {k: v / 4.0 for k, v in truth.items()}
+        held_out = _held_out(store, dataset_id)
+        pool = store.images.ids(dataset_id=dataset_id, split="train")
+        first = _retrain(store, train, folder / "models", dataset)
+        start = _scored(store, first["id"], held_out, truth)
+    curves = {}
+    for name in config.strategies:
+        db = folder / f"{name}.db"
+        shutil.copy(first_db, db)
+        rater = SimulatedRater(
+            "Simulated rater",
+            noise=config.rater_noise,
+            left_bias=0.5 + config.position_bias,
+            lapse=config.lapse,
+            seed=seed,
+        )
+        rng = random.Random(seed)
+        points, choice_seconds, given = [], [], 0
+        with Store(db) as store:
+            rater_id = store.raters.ensure(rater.name)
+            for checkpoint in config.checkpoints:
+                added, seconds = _judge(
+                    store, name, rater, rater_id, pool, truth, checkpoint - given, rng, dataset_id
+                )
+                given += added
+                choice_seconds += seconds
+                judged = store.judgments.effective()
+                strengths = bradley_terry(judged)
+                model = _retrain(store, train, folder / f"models-{name}", dataset)
+                points.append(
+                    {
+                        "judgments": given,
+                        "model": _scored(store, model["id"], held_out, truth),
+                        "bradley_terry": {
+                            "score": list(strengths.values()),
+                            "truth": [truth[i] for i in strengths],
+                        },
+                        "judged_images": len(strengths),
+                    }
+                )
+                model_tau, bt_tau = (
+                    _tau(np.array(p["score"]), np.array(p["truth"]))
+                    for p in (points[-1]["model"], points[-1]["bradley_terry"])
+                )
+                print(
+                    f"seed {seed} {name} {given}: model tau_truth {model_tau:.3f}, "
+                    f"Bradley-Terry {bt_tau:.3f}",
+                    flush=True,
+                )
+        curves[name] = {
+            "points": points,
+            "choice_ms_median": 1000 * float(np.median(choice_seconds)),
+        }
+    return {"seed": seed, "start": start, "curves": curves}
+
+
+def _scored(store: Store, model_id: int, images: list[int], truth: dict) -> dict:
+    scores = store.models.severity_scores(model_id)
+    kept = [i for i in images if i in scores]
+    return {"score": [scores[i][0] for i in kept], "truth": [truth[i] for i in kept]}
+
+
+def tau_with_interval(samples: list[dict], resamples: int, rng: np.random.Generator) -> dict:
+    """Kendall tau with the truth: the mean over seeds, and a 95% interval resampling the
+    seeds and, within each, the images."""
+    arrays = [(np.asarray(s["score"]), np.asarray(s["truth"])) for s in samples]
+    mean = float(np.mean([_tau(score, truth) for score, truth in arrays]))
+    draws = []
+    for _ in range(resamples):
+        picked = rng.integers(0, len(arrays), len(arrays))
+        values = []
+        for k in picked:
+            score, truth = arrays[k]
+            index = rng.integers(0, len(score), len(score))
+            values.append(_tau(score[index], truth[index]))
+        draws.append(np.mean(values))
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return {"mean": mean, "ci95": [float(low), float(high)]}
+
+
+def summarise(config: SimBenchConfig, runs: list[dict]) -> dict:
+    rng = np.random.default_rng(0)
+    report: dict = {
+        "first_model": tau_with_interval([r["start"] for r in runs], config.resamples, rng),
+        "strategies": {},
+    }
+    for name in config.strategies:
+        rows = []
+        for k, checkpoint in enumerate(config.checkpoints):
+            points = [r["curves"][name]["points"][k] for r in runs]
+            rows.append(
+                {
+                    "checkpoint": checkpoint,
+                    "judgments": float(np.mean([p["judgments"] for p in points])),
+                    "model_tau_truth": tau_with_interval(
+                        [p["model"] for p in points], config.resamples, rng
+                    ),
+                    "bradley_terry_tau_truth": tau_with_interval(
+                        [p["bradley_terry"] for p in points], config.resamples, rng
+                    ),
+                    "judged_images": float(np.mean([p["judged_images"] for p in points])),
+                }
+            )
+        report["strategies"][name] = {
+            "curve": rows,
+            "choice_ms_median": float(
+                np.median([r["curves"][name]["choice_ms_median"] for r in runs])
+            ),
+        }
+    if "random" in report["strategies"]:
+        target = report["strategies"]["random"]["curve"][-1]["model_tau_truth"]["mean"]
+        for entry in report["strategies"].values():
+            reached = [
+                row["checkpoint"]
+                for row in entry["curve"]
+                if row["model_tau_truth"]["mean"] >= target
+            ]
+            entry["judgments_to_reach"] = reached[0] if reached else None
+        report["random_final_model_tau_truth"] = target
+    return report
+
+
+def run_sim_benchmark(config: SimBenchConfig, base: TrainConfig) -> dict:
+    runs = []
+    for seed in range(config.seeds):
+        with tempfile.TemporaryDirectory() as folder:
+            runs.append(run_seed(config, base, seed, Path(folder)))
+    return {
+        "config": {**config.__dict__, "train": base.to_dict()},
+        **summarise(config, runs),
+    }
+
+
+def sim_table(report: dict) -> str:
+    """The curves as a markdown table: tau with the truth, mean [95% interval]."""
+
+    def cell(figure: dict) -> str:
+        low, high = figure["ci95"]
+        return f"{figure['mean']:.3f} [{low:.2f}, {high:.2f}]"
+
+    lines = [
+        "| strategy | judgments | model tau_truth (held out) | Bradley-Terry tau_truth (judged) |",
+        "| --- | --- | --- | --- |",
+        f"| first model | 0 | {cell(report['first_model'])} | - |",
+    ]
+    for name, entry in report["strategies"].items():
+        for row in entry["curve"]:
+            lines.append(
+                f"| {name} | {row['checkpoint']} | {cell(row['model_tau_truth'])} | "
+                f"{cell(row['bradley_terry_tau_truth'])} |"
+            )
+    return "\n".join(lines)

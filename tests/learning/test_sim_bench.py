@@ -1,0 +1,52 @@
+"""The learning-curve benchmark, end to end at toy size, and its Bradley-Terry ranking."""
+
+import numpy as np
+import pytest
+
+from core.cli import main
+from core.learning.config import TrainConfig
+from core.learning.resampling import _tau
+from core.learning.sim_bench import SimBenchConfig, bradley_terry, run_sim_benchmark
+
+TOY = TrainConfig(
+    method="conpro", image_size=16, batch_size=8, pairs_per_phase=32, anchor_n=2, device="cpu"
+)
+
+
+def test_bradley_terry_recovers_an_order_from_noiseless_answers():
+    truth = np.arange(12)
+    rng = np.random.default_rng(0)
+    judged = []
+    for _ in range(80):
+        a, b = rng.choice(12, 2, replace=False)
+        outcome = "left" if truth[a] > truth[b] else "right"
+        judged.append({"left_image_id": int(a), "right_image_id": int(b), "outcome": outcome})
+    judged.append({"left_image_id": 0, "right_image_id": 1, "outcome": "equal"})  # ignored
+    strengths = bradley_terry(judged)
+    ids = sorted(strengths)
+    assert _tau(np.array([strengths[i] for i in ids]), truth[ids]) > 0.9
+
+
+def test_the_curve_retrains_at_every_checkpoint_for_each_strategy():
+    config = SimBenchConfig(
+        patients=16, judgments=30, checkpoints=(15, 30), seeds=1, resamples=20, rater_noise=0.05
+    )
+    report = run_sim_benchmark(config, TOY)
+    assert set(report["strategies"]) == {"random", "active"}
+    for entry in report["strategies"].values():
+        assert [row["judgments"] for row in entry["curve"]] == [15, 30]
+        for row in entry["curve"]:
+            low, high = row["model_tau_truth"]["ci95"]
+            assert -1 <= low <= high <= 1
+            assert row["judged_images"] >= 2
+        assert entry["choice_ms_median"] > 0
+    # random reaches its own final figure by its last checkpoint at the latest
+    assert report["strategies"]["random"]["judgments_to_reach"] in (15, 30)
+    assert report["config"]["train"]["image_size"] == 16
+
+
+def test_options_that_are_not_built_are_refused_in_words(capsys):
+    with pytest.raises(SystemExit, match="--labels normals is not available yet"):
+        main(["sim-bench", "--labels", "normals"])
+    with pytest.raises(SystemExit, match="increasing order"):
+        main(["sim-bench", "--checkpoints", "500,250"])
