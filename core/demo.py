@@ -21,8 +21,13 @@ DEMO_COHORT = CohortConfig(patients=120)
 
 
 def import_cohort(
-    store: Store, config: CohortConfig = CohortConfig(), dataset: str = COHORT_DATASET
+    store: Store,
+    config: CohortConfig = CohortConfig(),
+    dataset: str = COHORT_DATASET,
+    with_grades: bool = True,
 ) -> ImportReport:
+    """The synthetic cohort; ``with_grades=False`` leaves every image ungraded (a clinic's
+    own images before anyone grades them), the known severity still stored as truth."""
     dataset_id = store.datasets.ensure(
         dataset,
         description="Synthetic longitudinal fundus-like cohort (ground truth known)",
@@ -36,7 +41,7 @@ def import_cohort(
             visit_date=visit.visit_date.isoformat(),
             visit_index=visit.visit_index,
             laterality=visit.laterality,
-            grade=visit.grade,
+            grade=visit.grade if with_grades else None,
             known_severity=visit.severity,
             split=assign_split(visit.patient_code),
             source="synthetic cohort",

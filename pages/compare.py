@@ -12,6 +12,7 @@ import streamlit as st
 from core.selection.state import belief_lookup, catch_up
 from core.store import AlreadyJudged, Answer, NotFound, StoreBusy
 from core.strategies import DEFAULT_STRATEGY, STRATEGIES, Scope, candidates_for, present
+from core.worker.autoretrain import cold_start_needs
 from pages.common import display_image, open_store, signed_in_user
 
 ANSWERS = [  # (outcome, label, keyboard shortcut)
@@ -161,6 +162,23 @@ st.caption(
 )
 if notice := state.pop("notice", None):
     st.info(notice)
+if scope.dataset_id is not None and store.models.active(scope.dataset_id) is None:
+    needs = cold_start_needs(store, scope.dataset_id)
+    if needs and any(needs.values()):  # a dataset without grades: the answers come first
+        missing = [
+            f"{n} more {'image' if n == 1 else 'images'} marked normal (on the Data page)"
+            if what == "normals"
+            else f"{n} more {'answer' if n == 1 else 'answers'} about training images"
+            if what == "answers"
+            else "validation images"
+            for what, n in needs.items()
+            if n
+        ]
+        st.info(
+            f"{dataset} has no grades and no model yet: your answers are kept and its "
+            f"first model trains by itself once it has {' and '.join(missing)}.",
+            icon=":material/school:",
+        )
 
 for _attempt in range(5):  # a pair whose image vanished from disk is skipped, not fatal
     pair = state.get("pair")

@@ -100,6 +100,23 @@ with tab_browse:
             columns[index % 8].image(
                 str(store.media_path(row["pixel_path"])), caption=caption, width="stretch"
             )
+        ungraded = [r["id"] for r in rows if r["grade"] is None]
+        if lead and ungraded:
+            chosen = st.multiselect(
+                "Mark as normal (images on this page without a grade)",
+                ungraded,
+                format_func=lambda i: f"#{i}",
+                help="A dataset without grades learns from your answers; a few images "
+                "known to be normal give its severity score a zero point.",
+            )
+            if st.button("Mark as normal", disabled=not chosen, key="mark_normal"):
+                marked = store.images.mark_normal(chosen)
+                st.session_state.data_notice = (
+                    f"{marked} {'image' if marked == 1 else 'images'} marked normal."
+                )
+                st.rerun()
+        if notice := st.session_state.pop("data_notice", None):
+            st.success(notice)
 
 
 def _show_report(report) -> None:

@@ -36,6 +36,14 @@ METHOD_INFO: dict[str, MethodInfo] = {
             ("con", "semise"),
         ),
         MethodInfo(
+            "selfpro",
+            "Cold start: SimCLR on the unlabelled images, then SEMISE's NT-Xent + preference "
+            "from expert answers, anchored at a handful of images marked normal (no grades)",
+            "preference",
+            True,
+            ("simclr", "semise"),
+        ),
+        MethodInfo(
             "learner",
             "LEARNER: MSE on the health score + (weighted) score-ranked contrastive",
             "regression",

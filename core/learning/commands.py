@@ -89,7 +89,10 @@ def add_parsers(commands) -> None:
     )
     sim.add_argument("--data", default="synthetic", help="synthetic, or a MedMNIST-style .npz")
     sim.add_argument("--patients", type=int, default=120, help="synthetic cohort size")
-    sim.add_argument("--labels", default="grades", help="what the model may use: grades")
+    sim.add_argument(
+        "--labels", default="grades", help="what the model may use: grades, or normals"
+    )
+    sim.add_argument("--normals", type=int, default=20, help="with --labels normals")
     sim.add_argument("--strategies", default="random,active")
     sim.add_argument("--judgments", type=int, default=2000)
     sim.add_argument("--checkpoints", default="250,500,1000,2000")
@@ -193,6 +196,7 @@ def run_sim_bench(args: argparse.Namespace) -> int:
             data=args.data,
             patients=args.patients,
             labels=args.labels,
+            normals=args.normals,
             strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
             judgments=args.judgments,
             checkpoints=numbers(args.checkpoints),

@@ -43,6 +43,10 @@ class TrainConfig:
     use_grade_pairs: bool = True  # preference pairs derived from grades
     use_judgments: bool = True  # preference pairs from expert judgments in the store
     judgment_share: float = 0.5  # share of each preference batch drawn from judgments
+    # the preference phase runs long enough for each expert answer to be drawn about this
+    # many times (more steps only when the answers need them): a few hundred pairs a
+    # phase would otherwise show each of 2,000 answers once in ten retrains
+    judgment_passes: float = 4.0
     seed: int = 0
     device: str = "auto"  # auto, cpu or cuda
     probe_epochs: int = 60  # MLP probe epochs (model selection on validation macro-F1)

@@ -168,6 +168,9 @@ class Method:
 STEPS: dict[str, tuple[tuple[str, Step], ...]] = {
     "conpro": (("con", con_step), ("pro", pro_step)),
     "semise": (("con", con_step), ("semise", semise_step)),
+    # SEMISE without its Con step, for data without grades: nothing says which images
+    # are abnormal, so the encoder starts self-supervised
+    "selfpro": (("simclr", simclr_step), ("semise", semise_step)),
     "learner": (("learner", learner_step),),
     "supcon2": (("con", con_step),),
     "supconn": (("supcon", supconn_step),),

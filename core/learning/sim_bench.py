@@ -12,8 +12,11 @@ truth:
   images that were judged.
 
 ``--labels grades``: the model also learns from every training image's grade, as the
-app's first model does. Each strategy starts from the same first model (trained from
-the grades before any answer), in its own copy of the database.
+app's first model does, and each strategy starts from the same first model (trained
+from the grades before any answer). ``--labels normals``: the clinician's own case, no
+grades at all, ``--normals K`` training images marked normal, and the judgments; there
+is no model before the first checkpoint, and the app's cold-start method
+(``selfpro``) trains at each. Each strategy runs in its own copy of the database.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from .data import image_set_from_rows
 from .from_store import embed_into_store, train_from_store
 from .resampling import _tau
 
-LABELS = ("grades",)  # "normals" and "none" need training without grades: not built yet
+LABELS = ("grades", "normals")  # "none": without a single normal there is no anchor
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class SimBenchConfig:
     data: str = "synthetic"  # or a MedMNIST-layout .npz
     patients: int = 120
     labels: str = "grades"
+    normals: int = 20  # with labels "normals": training images marked normal
     strategies: tuple[str, ...] = ("random", "active")
     judgments: int = 2000
     checkpoints: tuple[int, ...] = (250, 500, 1000, 2000)
@@ -63,6 +67,8 @@ class SimBenchConfig:
             raise ValueError("checkpoints must be given in increasing order")
         if self.checkpoints[-1] > self.judgments:
             raise ValueError("the last checkpoint cannot exceed the number of judgments")
+        if self.labels == "normals" and self.data != "synthetic":
+            raise ValueError("--labels normals needs --data synthetic (its grades are known)")
 
 
 def _import(store: Store, config: SimBenchConfig, seed: int) -> str:
@@ -71,10 +77,27 @@ def _import(store: Store, config: SimBenchConfig, seed: int) -> str:
     from core.synthetic import CohortConfig
 
     if config.data == "synthetic":
-        import_cohort(store, CohortConfig(patients=config.patients, seed=seed))
+        cohort = CohortConfig(patients=config.patients, seed=seed)
+        import_cohort(store, cohort, with_grades=config.labels == "grades")
+        if config.labels == "normals":
+            _mark_normals(store, config.normals, seed)
         return COHORT_DATASET
     import_npz(store, Path(config.data), "benchmark")
     return "benchmark"
+
+
+def _mark_normals(store: Store, count: int, seed: int) -> None:
+    """Mark ``count`` training images that are truly normal (grade 0 by their known
+    severity), as a clinician would mark a few images they are sure of."""
+    from core.synthetic import severity_to_grade
+
+    normal = [
+        r["id"]
+        for r in store.images.query(split="train")
+        if severity_to_grade(r["known_severity"]) == 0
+    ]
+    chosen = np.random.default_rng(seed).choice(normal, min(count, len(normal)), replace=False)
+    store.images.mark_normal(chosen.tolist())
 
 
 def _retrain(store: Store, train: TrainConfig, out: Path, dataset: str) -> dict:
@@ -155,6 +178,10 @@ def _judge(
 def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path) -> dict:
     """One seed: the first model, then each strategy's curve in its own database copy."""
     train = replace(base, seed=seed)
+    if config.labels == "normals":
+        from core.worker.autoretrain import COLD_START_METHOD
+
+        train = replace(train, method=COLD_START_METHOD)
     first_db = folder / "first.db"
     with Store(first_db) as store:
         dataset = _import(store, config, seed)
@@ -164,8 +191,10 @@ def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path)
             truth = {k: v / 4.0 for k, v in truth.items()}
         held_out = _held_out(store, dataset_id)
         pool = store.images.ids(dataset_id=dataset_id, split="train")
-        first = _retrain(store, train, folder / "models", dataset)
-        start = _scored(store, first["id"], held_out, truth)
+        start = None  # without grades there is nothing to train before the first answers
+        if config.labels == "grades":
+            first = _retrain(store, train, folder / "models", dataset)
+            start = _scored(store, first["id"], held_out, truth)
     curves = {}
     for name in config.strategies:
         db = folder / f"{name}.db"
@@ -243,8 +272,9 @@ def tau_with_interval(samples: list[dict], resamples: int, rng: np.random.Genera
 
 def summarise(config: SimBenchConfig, runs: list[dict]) -> dict:
     rng = np.random.default_rng(0)
+    starts = [r["start"] for r in runs if r["start"] is not None]
     report: dict = {
-        "first_model": tau_with_interval([r["start"] for r in runs], config.resamples, rng),
+        "first_model": tau_with_interval(starts, config.resamples, rng) if starts else None,
         "strategies": {},
     }
     for name in config.strategies:
@@ -304,8 +334,9 @@ def sim_table(report: dict) -> str:
     lines = [
         "| strategy | judgments | model tau_truth (held out) | Bradley-Terry tau_truth (judged) |",
         "| --- | --- | --- | --- |",
-        f"| first model | 0 | {cell(report['first_model'])} | - |",
     ]
+    if report["first_model"]:
+        lines.append(f"| first model | 0 | {cell(report['first_model'])} | - |")
     for name, entry in report["strategies"].items():
         for row in entry["curve"]:
             lines.append(

@@ -65,6 +65,14 @@ def total_steps(config: TrainConfig, n_train: int, phase: str = "") -> int:
     return max(1, math.ceil(images / (2 * config.batch_size)))
 
 
+def judgment_steps(config: TrainConfig, judged: int, share: float) -> int:
+    """Preference steps that draw each of ``judged`` expert answers about
+    ``judgment_passes`` times when they make ``share`` of every batch."""
+    if not judged or share <= 0:
+        return 0
+    return math.ceil(config.judgment_passes * judged / share / config.batch_size)
+
+
 def train(
     config: TrainConfig,
     train_set: ImageSet,
@@ -91,6 +99,9 @@ def train(
     result = TrainResult(net, torch.zeros(0), method, config, judgments_used=judged)
     for phase_number, (phase, step) in enumerate(method.phases):
         steps = total_steps(config, len(train_set), phase)
+        if phase in PREFERENCE_PHASES:
+            share = config.judgment_share if isinstance(preferences, PairMixture) else 1.0
+            steps = max(steps, judgment_steps(config, judged, share))
         _train_mode(net, config, phase)
         started = time.perf_counter()
         for index in range(steps):

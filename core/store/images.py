@@ -107,6 +107,21 @@ class Images:
         )
         return {r["grade"]: r["n"] for r in rows}
 
+    def mark_normal(self, image_ids: list[int]) -> int:
+        """Mark ungraded images as normal (grade 0): what a clinician knows about a few
+        of their own images before any model exists. A grade already given is kept.
+        Returns how many images were marked."""
+        ids = [int(i) for i in image_ids]
+        if not ids:
+            return 0
+        with self._store.transaction():
+            cursor = self._store.db.execute(
+                f"UPDATE images SET grade = 0 WHERE grade IS NULL "
+                f"AND id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        return cursor.rowcount
+
     def patient_visits(self, patient_id: int) -> list[dict]:
         return self.query(patient_id=patient_id)
 

@@ -115,26 +115,37 @@ class Judgments:
         """Standing answers after ``since_id`` whose two images belong to ``dataset_id``,
         oldest first."""
         return self._store.all(
+            # CROSS JOIN keeps the judgments (a range of ids) as the outer loop: left to
+            # itself SQLite walks every image of the dataset first (34 ms at 100k images)
             """SELECT j.id, j.left_image_id, j.right_image_id, j.outcome
                FROM effective_judgments j
-               JOIN images l ON l.id = j.left_image_id
-               JOIN images r ON r.id = j.right_image_id
+               CROSS JOIN images l ON l.id = j.left_image_id
+               CROSS JOIN images r ON r.id = j.right_image_id
                WHERE j.id > ? AND l.dataset_id = ? AND r.dataset_id = ?
                ORDER BY j.id""",
             [since_id, dataset_id, dataset_id],
         )
 
-    def count_effective_since(self, since_id: int, dataset_id: int | None = None) -> int:
+    def count_effective_since(
+        self, since_id: int, dataset_id: int | None = None, both_in_split: str | None = None
+    ) -> int:
         """Standing answers after ``since_id``; with ``dataset_id``, those about an image
-        of that dataset (the Compare page draws both images from one dataset)."""
-        if dataset_id is None:
+        of that dataset (the Compare page draws both images from one dataset); with
+        ``both_in_split``, only those whose two images are in that split."""
+        if dataset_id is None and both_in_split is None:
             sql, params = "SELECT COUNT(*) AS n FROM effective_judgments WHERE id > ?", [since_id]
-        else:
-            sql = """SELECT COUNT(*) AS n FROM effective_judgments j
-                     JOIN images l ON l.id = j.left_image_id
-                     JOIN images r ON r.id = j.right_image_id
-                     WHERE j.id > ? AND (l.dataset_id = ? OR r.dataset_id = ?)"""
-            params = [since_id, dataset_id, dataset_id]
+            return self._store.one(sql, params)["n"]
+        sql = """SELECT COUNT(*) AS n FROM effective_judgments j
+                 CROSS JOIN images l ON l.id = j.left_image_id
+                 CROSS JOIN images r ON r.id = j.right_image_id
+                 WHERE j.id > ?"""
+        params: list = [since_id]
+        if dataset_id is not None:
+            sql += " AND (l.dataset_id = ? OR r.dataset_id = ?)"
+            params += [dataset_id, dataset_id]
+        if both_in_split is not None:
+            sql += " AND l.split = ? AND r.split = ?"
+            params += [both_in_split, both_in_split]
         return self._store.one(sql, params)["n"]
 
     def high_water_mark(self) -> int:

@@ -26,9 +26,26 @@ def retrain_every(store: Store) -> int:
     return int(store.settings.get(RETRAIN_EVERY_KEY, DEFAULT_RETRAIN_EVERY) or 0)
 
 
-def default_train_params(store: Store, dataset: str | None = None) -> dict:
-    config = store.settings.get("train_defaults", FIRST_MODEL.to_dict())
-    return {"config": config, "dataset": dataset}
+# a dataset without grades (cold start) trains its first model once it has this many
+# training images marked normal (the anchor) and this many answers about two of its
+# training images
+COLD_START_NORMALS = 5
+COLD_START_ANSWERS = 50
+COLD_START_METHOD = "selfpro"
+
+
+def default_train_params(store: Store, dataset: dict | None = None) -> dict:
+    """The training defaults; for a dataset without abnormal grades, the cold-start
+    method (ConPro's Con step needs them)."""
+    config = dict(store.settings.get("train_defaults", FIRST_MODEL.to_dict()))
+    if dataset is not None and not _abnormal_grades(store, dataset["id"]):
+        config["method"] = COLD_START_METHOD
+    return {"config": config, "dataset": dataset["name"] if dataset else None}
+
+
+def _abnormal_grades(store: Store, dataset_id: int) -> bool:
+    grades = store.images.grade_counts(dataset_id, split="train")
+    return any(n for g, n in grades.items() if g and g > 0)
 
 
 def learnable(store: Store, dataset_id: int) -> bool:
@@ -37,21 +54,41 @@ def learnable(store: Store, dataset_id: int) -> bool:
     grades = store.images.grade_counts(dataset_id, split="train")
     return (
         bool(grades.get(0))
-        and any(n for g, n in grades.items() if g and g > 0)
+        and _abnormal_grades(store, dataset_id)
         and store.images.count(dataset_id=dataset_id, split="val") > 0
     )
 
 
+def cold_start_needs(store: Store, dataset_id: int) -> dict[str, int] | None:
+    """What a dataset without grades still needs before its first model can train
+    (``{"normals": n, "answers": m}``, zeros when ready); None for a graded dataset."""
+    if _abnormal_grades(store, dataset_id):
+        return None
+    normals = store.images.grade_counts(dataset_id, split="train").get(0, 0)
+    # answers the model can learn from: both images in the training split
+    answers = store.judgments.count_effective_since(0, dataset_id, both_in_split="train")
+    return {
+        "normals": max(0, COLD_START_NORMALS - normals),
+        "answers": max(0, COLD_START_ANSWERS - answers),
+        "validation images": int(store.images.count(dataset_id=dataset_id, split="val") == 0),
+    }
+
+
 def maybe_queue_first_models(store: Store) -> list[int]:
-    """A first model for every dataset that can learn severity and that no version
-    serves yet (a version of its own, or one trained on every dataset)."""
+    """A first model for every dataset that can learn severity (from its grades, or,
+    without grades, from a few normals and enough answers) and that no version serves
+    yet (a version of its own, or one trained on every dataset)."""
     queued = []
     for dataset in store.datasets.list():
-        if store.models.newest(dataset["id"]) is None and learnable(store, dataset["id"]):
+        if store.models.newest(dataset["id"]) is not None:
+            continue
+        needs = cold_start_needs(store, dataset["id"])
+        ready = learnable(store, dataset["id"]) if needs is None else not any(needs.values())
+        if ready:
             queued.append(
                 store.jobs.submit(
                     "train",
-                    default_train_params(store, dataset["name"]),
+                    default_train_params(store, dataset),
                     trigger_key=f"first-model:dataset-{dataset['id']}",
                 )
             )
@@ -66,6 +103,8 @@ def maybe_queue_retrains(store: Store) -> list[int]:
         return []
     queued = []
     for dataset in store.datasets.list():
+        if store.models.newest(dataset["id"]) is None:
+            continue  # its first model comes from maybe_queue_first_models
         if retrain_blocker(store, dataset["id"]):
             continue  # the Training page and `jobs list` show the blocker's reason
         snapshot = store.models.latest_snapshot(dataset["id"])
@@ -74,7 +113,7 @@ def maybe_queue_retrains(store: Store) -> list[int]:
         queued.append(
             store.jobs.submit(
                 "train",
-                default_train_params(store, dataset["name"]),
+                default_train_params(store, dataset),
                 trigger_key=f"auto-retrain:dataset-{dataset['id']}:after-judgment-{snapshot}",
             )
         )

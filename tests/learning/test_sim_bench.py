@@ -45,8 +45,27 @@ def test_the_curve_retrains_at_every_checkpoint_for_each_strategy():
     assert report["config"]["train"]["image_size"] == 16
 
 
+def test_from_a_few_normals_and_answers_alone_the_cold_start_model_trains():
+    config = SimBenchConfig(
+        patients=16,
+        labels="normals",
+        normals=4,
+        judgments=40,
+        checkpoints=(40,),
+        seeds=1,
+        resamples=20,
+        strategies=("active",),
+    )
+    report = run_sim_benchmark(config, TOY)
+    assert report["first_model"] is None  # nothing to train before the answers
+    (row,) = report["strategies"]["active"]["curve"]
+    assert row["judgments"] == 40 and -1 <= row["model_tau_truth"]["mean"] <= 1
+
+
 def test_options_that_are_not_built_are_refused_in_words(capsys):
-    with pytest.raises(SystemExit, match="--labels normals is not available yet"):
-        main(["sim-bench", "--labels", "normals"])
+    with pytest.raises(SystemExit, match="--labels none is not available yet"):
+        main(["sim-bench", "--labels", "none"])
+    with pytest.raises(SystemExit, match="needs --data synthetic"):
+        main(["sim-bench", "--labels", "normals", "--data", "x.npz"])
     with pytest.raises(SystemExit, match="increasing order"):
         main(["sim-bench", "--checkpoints", "500,250"])

@@ -112,6 +112,26 @@ def test_every_phase_gets_the_same_budget_and_pro_pairs_sets_its_own():
     assert steps == {"con": 2, "pro": 4}
 
 
+def test_the_preference_step_runs_long_enough_to_see_each_answer_a_few_times():
+    data = toy_set()
+    judgments = [
+        {"left_image_id": 100 + a, "right_image_id": 100 + b, "outcome": "left"}
+        for a in range(24)
+        for b in range(24)
+        if data.grades[a] > data.grades[b]
+    ][:40]
+    config = TrainConfig(method="conpro", judgment_passes=2.0, **TINY)  # 8 pairs a phase
+    result = train(config, data, judgments=judgments)
+    steps = {r["phase"]: r["steps"] for r in result.history}
+    # 40 answers x 2 passes at half of each batch of 4: 40 steps; the Con step keeps 2
+    assert steps == {"con": 2, "pro": 40} and result.judgments_used == 40
+    alone = TrainConfig(method="conpro", judgment_passes=2.0, use_grade_pairs=False, **TINY)
+    steps = {r["phase"]: r["steps"] for r in train(alone, data, judgments=judgments).history}
+    assert steps["pro"] == 20  # the answers are the whole batch
+    few = train(config, data, judgments=judgments[:1]).history
+    assert {r["phase"]: r["steps"] for r in few}["pro"] == 2  # the budget, when it is enough
+
+
 def test_frozen_batchnorm_leaves_the_con_step_statistics_alone_during_pro():
     data = toy_set()
     seen = {}

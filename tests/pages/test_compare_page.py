@@ -91,3 +91,22 @@ def test_active_pairs_follow_the_beliefs_and_skip_another_raters_screen(seeded_d
         assert state["through"] == mine[-1]["id"]  # every answer replayed before the next pair
         winner = store.beliefs.load([mine[0]["left_image_id"]])[mine[0]["left_image_id"]]
         assert winner["views"] >= 1
+
+
+def test_a_dataset_without_grades_can_be_judged_and_says_what_it_still_needs(
+    tmp_path, monkeypatch, make_png
+):
+    from core.importers import import_folder
+
+    for n in range(8):
+        make_png(tmp_path / "clinic" / f"p{n}.png", seed=n)
+    db = tmp_path / "app.db"
+    with Store(db) as store:
+        import_folder(store, tmp_path / "clinic", "My clinic")
+    monkeypatch.setenv("SEVERITY_DB", str(db))
+    app = sign_in(page("compare"))
+    assert len(app.get("image")) == 2  # from the first pair, before any model
+    (needs,) = [i.value for i in app.info if "no grades" in i.value]
+    assert "5 more images marked normal" in needs and "50 more answers" in needs
+    app.button(key="answer_left").click().run()
+    assert len(rows(db)) == 1

@@ -95,3 +95,23 @@ def test_export_tab_offers_csv_parquet_and_a_backup(seeded_db):
     assert not app.exception
     kinds = {d.proto.label for d in app.get("download_button")}
     assert {"Judgments as CSV", "Judgments as Parquet", "Download backup (SQLite)"} <= kinds
+
+
+def test_a_study_lead_marks_ungraded_images_normal(tmp_path, monkeypatch, make_png):
+    from core.importers import import_folder
+
+    for n in range(6):
+        make_png(tmp_path / "clinic" / f"p{n}.png", seed=n)
+    db = tmp_path / "app.db"
+    with Store(db) as store:
+        import_folder(store, tmp_path / "clinic", "My clinic")
+        ids = store.images.ids()
+    monkeypatch.setenv("SEVERITY_DB", str(db))
+    app = sign_in(_data_page())  # the first rater of a database is its study lead
+    picker = app.multiselect[-1]
+    assert picker.label.startswith("Mark as normal")
+    picker.select(ids[0]).select(ids[2]).run()
+    app.button(key="mark_normal").click().run()
+    assert "2 images marked normal." in app.success[0].value
+    with Store(db) as store:
+        assert [store.images.get(i)["grade"] for i in ids[:3]] == [0, None, 0]

@@ -5,7 +5,8 @@ from core.store import Answer, Store
 from core.worker.activation import should_activate, validation_score
 from core.worker.autoretrain import maybe_queue_first_models, maybe_queue_retrains
 from core.worker.handlers import Reporter
-from tests.worker.conftest import add_judgments
+from tests.helpers import run_worker_until_idle
+from tests.worker.conftest import TINY, add_judgments
 
 
 def test_two_workers_never_claim_the_same_job(tmp_path):
@@ -52,8 +53,15 @@ def test_cancel_is_immediate_when_queued_and_signalled_when_running(store):
     assert Reporter(store, running, every_seconds=0)(0.5, "projecting") is True
 
 
+def _a_version_of_each_dataset(store):
+    """Retraining is for datasets that have a model (the first comes by its own rule)."""
+    for dataset in store.datasets.list():
+        store.models.create("conpro", {}, dataset_id=dataset["id"])
+
+
 def test_retrain_trigger_queues_exactly_one_job(cohort_db):
     with Store(cohort_db) as first, Store(cohort_db) as second:
+        _a_version_of_each_dataset(first)
         first.settings.set("auto_retrain_every", 5)
         add_judgments(first, 4)
         assert maybe_queue_retrains(first) == []  # 4 < 5
@@ -70,6 +78,7 @@ def test_skipped_and_undone_answers_do_not_count_towards_a_retrain(cohort_db):
     from core.store import Answer
 
     with Store(cohort_db) as store:
+        _a_version_of_each_dataset(store)
         store.settings.set("auto_retrain_every", 2)
         rater = store.raters.ensure("Dr Skip")
         a, b, c = store.images.ids()[:3]
@@ -97,6 +106,7 @@ def test_judgments_about_one_dataset_retrain_only_its_model(cohort_db):
     with Store(cohort_db) as store:
         import_cohort(store, CohortConfig(patients=4, image_size=32, seed=9), "Second clinic")
         second = store.datasets.by_name("Second clinic")["id"]
+        _a_version_of_each_dataset(store)
         store.settings.set("auto_retrain_every", 5)
         rater = store.raters.ensure("Dr Lind")
         ids = store.images.ids(dataset_id=second)
@@ -106,6 +116,44 @@ def test_judgments_about_one_dataset_retrain_only_its_model(cohort_db):
         assert store.judgments.count_effective_since(0, second - 1) == 0
         (job,) = maybe_queue_retrains(store)
         assert store.jobs.get(job)["params"]["dataset"] == "Second clinic"
+
+
+def test_a_dataset_without_grades_trains_once_it_has_normals_and_answers(tmp_path, make_png):
+    from core.importers import import_folder
+    from core.worker.autoretrain import COLD_START_ANSWERS, cold_start_needs
+
+    folder = tmp_path / "clinic"
+    for n in range(40):
+        make_png(folder / f"p{n}.png", seed=n)
+    with Store(tmp_path / "app.db") as store:
+        import_folder(store, folder, "My clinic")
+        dataset = store.datasets.by_name("My clinic")["id"]
+        train = store.images.ids(dataset_id=dataset, split="train")
+        assert cold_start_needs(store, dataset) == {
+            "normals": 5,
+            "answers": COLD_START_ANSWERS,
+            "validation images": 0,
+        }
+        assert store.images.mark_normal(train[:6]) == 6
+        assert store.images.mark_normal(train[:6]) == 0  # a grade once given is kept
+        rater = store.raters.ensure("Dr Lind")
+        pairs = itertools.combinations(train, 2)
+        for a, b in itertools.islice(pairs, COLD_START_ANSWERS - 1):
+            store.judgments.append(Answer(a, b, "left", rater))
+        assert cold_start_needs(store, dataset)["answers"] == 1
+        assert maybe_queue_first_models(store) == []
+        a, b = next(pairs)
+        store.judgments.append(Answer(a, b, "left", rater))
+        store.settings.set("train_defaults", TINY.to_dict())
+        (job,) = maybe_queue_first_models(store)
+        params = store.jobs.get(job)["params"]
+        assert params["dataset"] == "My clinic" and params["config"]["method"] == "selfpro"
+    run_worker_until_idle(tmp_path / "app.db")  # the whole chain, without a single grade
+    with Store(tmp_path / "app.db") as store:
+        model = store.models.active(dataset)
+        assert model["method"] == "selfpro" and model["chain"] == "ready"
+        assert model["metrics"]["n_judgments_trained_on"] > 0
+        assert len(store.models.severity_scores(model["id"])) == 40
 
 
 def test_activation_rule_uses_the_validation_figures():
