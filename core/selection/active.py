@@ -34,9 +34,10 @@ class ActiveStrategy:
         fallback = RandomStrategy()
         if len(candidates) < 2 or beliefs is None or rng.random() < self.explore:
             return fallback.next_pair(candidates, already_judged, rng, taken)
-        drawn = rng.sample(list(candidates), min(self.sample, len(candidates)))
+        drawn = rng.sample(candidates, min(self.sample, len(candidates)))  # no copy of 100k ids
+        blocked = unavailable(already_judged, taken)
         for a, b in self.ranked(drawn, beliefs):
-            if not unavailable(already_judged, taken)(a, b):
+            if not blocked(a, b):
                 return a, b
         return fallback.next_pair(candidates, already_judged, rng, taken)
 

@@ -85,13 +85,7 @@ def maybe_queue_first_models(store: Store) -> list[int]:
         needs = cold_start_needs(store, dataset["id"])
         ready = learnable(store, dataset["id"]) if needs is None else not any(needs.values())
         if ready:
-            queued.append(
-                store.jobs.submit(
-                    "train",
-                    default_train_params(store, dataset),
-                    trigger_key=f"first-model:dataset-{dataset['id']}",
-                )
-            )
+            queued.append(_queue_training(store, dataset, "first-model"))
     return queued
 
 
@@ -110,11 +104,14 @@ def maybe_queue_retrains(store: Store) -> list[int]:
         snapshot = store.models.latest_snapshot(dataset["id"])
         if store.judgments.count_effective_since(snapshot, dataset["id"]) < every:
             continue
-        queued.append(
-            store.jobs.submit(
-                "train",
-                default_train_params(store, dataset),
-                trigger_key=f"auto-retrain:dataset-{dataset['id']}:after-judgment-{snapshot}",
-            )
-        )
+        queued.append(_queue_training(store, dataset, f"auto-retrain:after-judgment-{snapshot}"))
     return queued
+
+
+def _queue_training(store: Store, dataset: dict, trigger: str) -> int:
+    """One training job for ``dataset``, at most once per trigger."""
+    return store.jobs.submit(
+        "train",
+        default_train_params(store, dataset),
+        trigger_key=f"{trigger}:dataset-{dataset['id']}",
+    )
