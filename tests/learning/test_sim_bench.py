@@ -59,7 +59,7 @@ def test_from_a_few_normals_and_answers_alone_the_cold_start_model_trains():
     report = run_sim_benchmark(config, TOY)
     assert report["first_model"] is None  # nothing to train before the answers
     (row,) = report["strategies"]["active"]["curve"]
-    assert row["judgments"] == 40 and -1 <= row["model_tau_truth"]["mean"] <= 1
+    assert row["judgments"] == 40 and row["judged_images"] >= 2
 
 
 def test_options_that_are_not_built_are_refused_in_words(capsys):
