@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
     st.Page("pages/patients.py", title="Patients", icon=":material/timeline:"),
     st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
+    st.Page("pages/raters.py", title="Raters", icon=":material/groups:"),
 ]
 
 navigation = st.navigation(PAGES, position="hidden")

@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-repair", action="store_true", help="only report")
     _add_db(check)
 
+    raters = commands.add_parser(
+        "raters", help="rater quality: consistency, agreement, position bias, cycles, trust"
+    )
+    raters.add_argument("--json", help="also write the table (keyed by rater name) here")
+    _add_db(raters)
+
     from core.learning.commands import add_parsers as add_learning_parsers
     from core.worker.commands import add_parsers as add_worker_parsers
 
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _demo(store)
             if args.command == "check":
                 return _check(store, repair=not args.no_repair)
+            if args.command == "raters":
+                return _raters(store, args.json)
     except (StoreError, FileNotFoundError, ManifestError, NpzFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -111,6 +119,28 @@ def _demo(store: Store) -> int:
 
     for name, report in seed_demo(store).items():
         print(f"{name}: {report.summary()}")
+    return 0
+
+
+def _raters(store: Store, json_path: str | None) -> int:
+    import json
+
+    from core.raters import rater_report
+
+    report = rater_report(store)
+    if not report.raters:
+        print("No answers yet: there is nothing to measure.")
+    else:
+        print(report.table().to_string(index=False))
+        panel = report.plain()["panel"]
+        print(
+            f"\nKrippendorff's alpha (ordinal): {report.alpha.text()} over "
+            f"{report.alpha.n} pairs answered by two or more raters; percent agreement: "
+            f"{report.percent_agreement.text()}; cycles in the majority graph: "
+            f"{len(panel['majority_cycles'])}"
+        )
+    if json_path:
+        Path(json_path).write_text(json.dumps(report.plain(), indent=2))
     return 0
 
 

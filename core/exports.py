@@ -23,6 +23,19 @@ def neutralise_formulas(value: object) -> object:
     return value
 
 
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells a spreadsheet will not run as formulas."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise_formulas)
+    return safe
+
+
+def table_csv(frame: pd.DataFrame) -> bytes:
+    return spreadsheet_safe(frame).to_csv(index=False).encode()
+
+
 def judgments_frame(store: Store) -> pd.DataFrame:
     columns = [
         "id",
@@ -35,12 +48,9 @@ def judgments_frame(store: Store) -> pd.DataFrame:
         "strategy",
         "comment",
         "supersedes",
+        "repeat_of",
     ]
-    frame = pd.DataFrame(store.judgments.export_rows(), columns=columns)
-    for column in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            frame[column] = frame[column].map(neutralise_formulas)
-    return frame
+    return spreadsheet_safe(pd.DataFrame(store.judgments.export_rows(), columns=columns))
 
 
 def judgments_csv(store: Store) -> bytes:

@@ -73,3 +73,41 @@ def truth_of(store: Store) -> dict[int, float]:
         r["id"]: float(r["known_severity"] if r["known_severity"] is not None else r["grade"] or 0)
         for r in rows
     }
+
+
+def simulated_panel(
+    raters: list[SimulatedRater],
+    truth: np.ndarray,
+    answers_each: int,
+    seed: int = 0,
+    repeat_share: float = 0.0,
+) -> list[dict]:
+    """Answers of a panel about random pairs of ``truth`` (image ids are its indices),
+    sides random, as rows of standing answers (the rater-quality measures' input),
+    without a database. Each rater re-answers a share of their earlier pairs (sides
+    swapped) as the Compare page's repeat pairs do."""
+    rng = np.random.default_rng(seed)
+    rows: list[dict] = []
+    for rater in raters:
+        mine: list[dict] = []
+        for _ in range(answers_each):
+            if mine and rng.random() < repeat_share:
+                first = mine[int(rng.integers(len(mine)))]
+                left, right = first["right_image_id"], first["left_image_id"]
+                repeat_of = first["id"]
+            else:
+                left, right = (int(k) for k in rng.choice(len(truth), 2, replace=False))
+                repeat_of = None
+            row = {
+                "id": len(rows) + 1,
+                "rater": rater.name,
+                "left_image_id": left,
+                "right_image_id": right,
+                "outcome": rater.answer(float(truth[left]), float(truth[right])),
+                "response_ms": int(rng.lognormal(np.log(4000), 0.5)),
+                "repeat_of": repeat_of,
+            }
+            rows.append(row)
+            if repeat_of is None:
+                mine.append(row)
+    return rows

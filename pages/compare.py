@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from core.raters import pick_repeat, repeat_share, wants_repeat
 from core.selection.state import belief_lookup, catch_up
 from core.store import AlreadyJudged, Answer, NotFound, StoreBusy
 from core.strategies import DEFAULT_STRATEGY, STRATEGIES, Scope, candidates_for, present
@@ -78,7 +79,12 @@ def _candidates(db_path: str, scope: Scope) -> list[int]:
 
 
 def _new_pair(shown: tuple[int, int] | None = None) -> None:
-    """Put the next pair (or ``shown``, after an undo) on screen."""
+    """Put the next pair (or ``shown``, after an undo) on screen: now and then, unannounced,
+    a pair this rater answered a while ago, sides swapped (their self-consistency)."""
+    repeat = None
+    if shown is None and wants_repeat(state.rng, repeat_share(store)):
+        repeat = pick_repeat(store, rater_id, set(_candidates(store.path, scope)))
+        shown = None if repeat is None else (repeat.left, repeat.right)
     if shown is None:
         beliefs = None
         if strategy.needs_beliefs and scope.dataset_id is not None:
@@ -102,6 +108,7 @@ def _new_pair(shown: tuple[int, int] | None = None) -> None:
             "right": shown[1],
             "token": uuid.uuid4().hex,
             "shown_at": time.monotonic(),
+            "repeat_of": None if repeat is None else repeat.repeat_of,
         }
     )
 
@@ -116,8 +123,9 @@ def _answer(outcome: str) -> None:
         outcome,
         rater_id,
         response_ms=int(1000 * (time.monotonic() - pair["shown_at"])),
-        strategy=strategy.name,
+        strategy="repeat" if pair.get("repeat_of") else strategy.name,
         request_token=pair["token"],
+        repeat_of=pair.get("repeat_of"),
     )
     try:
         _with_retry(lambda: store.judgments.append(answer))

@@ -48,3 +48,29 @@ def test_database_path_comes_from_the_environment(tmp_path, make_png):
     )
     with Store(env_db) as store:
         assert store.images.count() == 1
+
+
+def test_raters_prints_the_table_and_writes_it_keyed_by_name(tmp_path, capsys):
+    from core.demo import import_cohort
+    from core.simulation import SimulatedRater, judge_pairs, truth_of
+    from core.synthetic import CohortConfig
+
+    db = tmp_path / "app.db"
+    with Store(db) as store:
+        assert main(["raters", "--db", str(db)]) == 0
+        assert "No answers yet" in capsys.readouterr().out
+        import_cohort(store, CohortConfig(patients=4, image_size=16))
+        truth = truth_of(store)
+        ids = sorted(truth)
+        pairs = [(ids[k], ids[k + 1]) for k in range(len(ids) - 1)]
+        lefty = SimulatedRater("Dr Left", left_bias=1.0, noise=1.0, seed=0)
+        judge_pairs(store, lefty, pairs, truth)
+    assert main(["raters", "--db", str(db), "--json", str(tmp_path / "r.json")]) == 0
+    assert "Dr Left" in capsys.readouterr().out
+    row = json.loads((tmp_path / "r.json").read_text())["raters"]["Dr Left"]
+    fields = {"answers", "self_consistency", "position_bias", "position_bias_p"}
+    fields |= {"agreement_consensus", "agreement_model", "cycles", "reliability"}
+    assert fields | {"median_response_s"} <= set(row)
+    assert row["answers"] == len(pairs)
+    assert row["position_bias"] > 0.8  # noise 1 on a 0-1 truth: nearly always unsure
+    assert row["self_consistency"] is None and "not enough" in row["notes"]["self_consistency"]

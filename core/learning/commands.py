@@ -101,6 +101,18 @@ def add_parsers(commands) -> None:
     sim.add_argument("--lapse", type=float, default=0.05, help="share of random answers")
     sim.add_argument("--seeds", type=int, default=2)
     sim.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    sim.add_argument(
+        "--guessing-share",
+        type=float,
+        default=0.0,
+        help="share of the answers given by a second rater who guesses",
+    )
+    sim.add_argument(
+        "--weightings",
+        default="none",
+        help="none and/or reliability: train each checkpoint unweighted and with answers "
+        "weighted by their rater's trust, on the same answers",
+    )
     sim.add_argument("--out", help="write the JSON report here")
     add_training_options(sim)
 
@@ -205,6 +217,8 @@ def run_sim_bench(args: argparse.Namespace) -> int:
             lapse=args.lapse,
             seeds=args.seeds,
             resamples=args.resamples,
+            guessing_share=args.guessing_share,
+            weightings=tuple(w.strip() for w in args.weightings.split(",") if w.strip()),
         )
     except ValueError as exc:
         raise SystemExit(str(exc)) from exc

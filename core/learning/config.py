@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 SMALL_INPUT_MAX = 64  # up to this size a 3x3 stride-1 stem replaces ImageNet's
+RATER_WEIGHTINGS = ("none", "reliability")
 
 
 def uses_small_input(image_size: int) -> bool:
@@ -47,9 +48,19 @@ class TrainConfig:
     # many times (more steps only when the answers need them): a few hundred pairs a
     # phase would otherwise show each of 2,000 answers once in ten retrains
     judgment_passes: float = 4.0
+    # "reliability": each rater's answers are drawn in proportion to their Crowd-BT
+    # trust (core.raters.reliability); "none": every answer counts the same
+    rater_weighting: str = "none"
     seed: int = 0
     device: str = "auto"  # auto, cpu or cuda
     probe_epochs: int = 60  # MLP probe epochs (model selection on validation macro-F1)
+
+    def __post_init__(self) -> None:
+        if self.rater_weighting not in RATER_WEIGHTINGS:
+            raise ValueError(
+                f"rater_weighting must be one of {', '.join(RATER_WEIGHTINGS)}, "
+                f"not {self.rater_weighting!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,17 +15,24 @@ OUTCOME_TARGET = {"left": 1.0, "right": 0.0, "equal": 0.5}
 
 @dataclass(frozen=True)
 class PreferencePairs:
-    """``target`` is 1 when image i is more severe, 0 when j is, 0.5 for a tie."""
+    """``target`` is 1 when image i is more severe, 0 when j is, 0.5 for a tie.
+    ``weight`` (optional, not all zero) makes a pair that much likelier to be drawn: how
+    much its rater is trusted. Drawing in proportion to the weight gives the weighted
+    loss in expectation, without a weight inside any loss."""
 
     i: np.ndarray
     j: np.ndarray
     target: np.ndarray
+    weight: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.i)
 
     def sample(self, count: int, rng: np.random.Generator) -> PreferencePairs:
-        pick = rng.integers(0, len(self), count)
+        if self.weight is None:
+            pick = rng.integers(0, len(self), count)
+        else:
+            pick = rng.choice(len(self), count, p=self.weight / self.weight.sum())
         return PreferencePairs(self.i[pick], self.j[pick], self.target[pick])
 
 
@@ -60,11 +67,20 @@ def grade_preference_pairs(grades: np.ndarray, abnormal_only: bool = True) -> Pr
     return PreferencePairs(i, j, (grades[i] > grades[j]).astype(np.float32))
 
 
-def judgment_pairs(judgments: list[dict], image_ids: np.ndarray) -> PreferencePairs:
-    """Expert answers (left / right / equal) about images of this set; others dropped."""
+def judgment_pairs(
+    judgments: list[dict], image_ids: np.ndarray, rater_weight: dict[int, float] | None = None
+) -> PreferencePairs:
+    """Expert answers (left / right / equal) about images of this set; others dropped.
+    With ``rater_weight`` (rater id -> weight), each answer is drawn in proportion to
+    its rater's weight; a rater of weight 0 is not drawn at all."""
     position = {int(image_id): k for k, image_id in enumerate(image_ids)}
     kept = [
-        (position[j["left_image_id"]], position[j["right_image_id"]], OUTCOME_TARGET[j["outcome"]])
+        (
+            position[j["left_image_id"]],
+            position[j["right_image_id"]],
+            OUTCOME_TARGET[j["outcome"]],
+            1.0 if rater_weight is None else rater_weight.get(j["rater_id"], 1.0),
+        )
         for j in judgments
         if j["outcome"] in OUTCOME_TARGET
         and j["left_image_id"] in position
@@ -73,18 +89,26 @@ def judgment_pairs(judgments: list[dict], image_ids: np.ndarray) -> PreferencePa
     if not kept:
         empty = np.zeros(0, dtype=int)
         return PreferencePairs(empty, empty, np.zeros(0, dtype=np.float32))
-    i, j, target = (np.array(column) for column in zip(*kept, strict=True))
-    return PreferencePairs(i, j, target.astype(np.float32))
+    i, j, target, weight = (np.array(column) for column in zip(*kept, strict=True))
+    if rater_weight is None or weight.sum() <= 0:
+        return PreferencePairs(i, j, target.astype(np.float32))
+    return PreferencePairs(i, j, target.astype(np.float32), weight.astype(float))
 
 
 def combine(*sources: PreferencePairs) -> PreferencePairs:
     kept = [s for s in sources if len(s)]
     if not kept:
         raise ValueError("no preference pairs: no graded images and no expert judgments")
+    if len(kept) == 1:
+        return kept[0]
+    weighted = any(s.weight is not None for s in kept)
     return PreferencePairs(
         np.concatenate([s.i for s in kept]),
         np.concatenate([s.j for s in kept]),
         np.concatenate([s.target for s in kept]),
+        np.concatenate([np.ones(len(s)) if s.weight is None else s.weight for s in kept])
+        if weighted
+        else None,
     )
 
 

@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import choix
@@ -56,6 +57,11 @@ class SimBenchConfig:
     lapse: float = 0.05
     seeds: int = 2
     resamples: int = 1000
+    # a guessing rater (random answers) gives this share of the answers beside the rater
+    guessing_share: float = 0.0
+    # training variants at each checkpoint, on the same answers: "none" (every answer
+    # counts the same) and/or "reliability" (answers weighted by their rater's trust)
+    weightings: tuple[str, ...] = ("none",)
 
     def __post_init__(self) -> None:
         if self.labels not in LABELS:
@@ -67,6 +73,15 @@ class SimBenchConfig:
             raise ValueError("checkpoints must be given in increasing order")
         if self.checkpoints[-1] > self.judgments:
             raise ValueError("the last checkpoint cannot exceed the number of judgments")
+        if not 0.0 <= self.guessing_share < 1.0:
+            raise ValueError("--guessing-share is a share of the answers, in [0, 1)")
+        from .config import RATER_WEIGHTINGS
+
+        if self.weightings[:1] != ("none",) or not set(self.weightings) <= set(RATER_WEIGHTINGS):
+            raise ValueError(
+                "--weightings starts with none (the curve the others are paired with) "
+                f"and lists some of {', '.join(RATER_WEIGHTINGS)}"
+            )
         if self.labels == "normals" and self.data != "synthetic":
             raise ValueError("--labels normals needs --data synthetic (its grades are known)")
 
@@ -100,15 +115,19 @@ def _mark_normals(store: Store, count: int, seed: int) -> None:
     store.images.mark_normal(chosen.tolist())
 
 
-def _retrain(store: Store, train: TrainConfig, out: Path, dataset: str) -> dict:
-    """Train from what the store holds, embed the dataset's images and make the version
-    active (skipping the map's projections, which selection does not use)."""
+def _retrain(
+    store: Store, train: TrainConfig, out: Path, dataset: str, activate: bool = True
+) -> dict:
+    """Train from what the store holds, embed the dataset's images and (unless it is a
+    variant beside the main curve) make the version active, skipping the map's
+    projections, which selection does not use."""
     model, result = train_from_store(store, train, out, dataset)
     rows = store.images.query(dataset_id=model["dataset_id"])
     images = image_set_from_rows(store, rows, train.image_size)
     embed_into_store(store, model, result.net, result.method.score_space, result.anchor, images)
-    store.models.chain_ready(model["id"])
-    store.models.activate(model["id"])
+    if activate:
+        store.models.chain_ready(model["id"])
+        store.models.activate(model["id"])
     return model
 
 
@@ -138,29 +157,33 @@ def bradley_terry(judgments: list[dict]) -> dict[int, float]:
 def _judge(
     store: Store,
     strategy_name: str,
-    rater: SimulatedRater,
-    rater_id: int,
+    panel: list[tuple[SimulatedRater, int, float]],
     pool: list[int],
     truth: dict[int, float],
     count: int,
     rng: random.Random,
     dataset_id: int,
 ) -> tuple[int, list[float]]:
-    """``count`` answers to pairs the strategy chooses; returns how many were given and
-    the server time of each choice (belief catch-up included)."""
+    """``count`` answers to pairs the strategy chooses, each by a rater of the ``panel``
+    (rater, rater id, share of the answers); returns how many were given and the server
+    time of each choice (belief catch-up included)."""
     from core.selection.state import belief_lookup, catch_up
     from core.strategies import STRATEGIES, present
 
     strategy = STRATEGIES[strategy_name]
     given, seconds = 0, []
     while given < count:
+        rater, rater_id, _ = rng.choices(panel, weights=[share for *_, share in panel])[0]
         started = time.perf_counter()
         beliefs = None
         if strategy.needs_beliefs:
             catch_up(store, dataset_id)
             beliefs = belief_lookup(store)
         pair = strategy.next_pair(
-            pool, lambda a, b: store.judgments.has_standing(rater_id, a, b), rng, beliefs=beliefs
+            pool,
+            partial(store.judgments.has_standing, rater_id),
+            rng,
+            beliefs=beliefs,
         )
         seconds.append(time.perf_counter() - started)
         if pair is None:
@@ -199,51 +222,78 @@ def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path)
     for name in config.strategies:
         db = folder / f"{name}.db"
         shutil.copy(first_db, db)
-        rater = SimulatedRater(
-            "Simulated rater",
-            noise=config.rater_noise,
-            left_bias=0.5 + config.position_bias,
-            lapse=config.lapse,
-            seed=seed,
-        )
         rng = random.Random(seed)
-        points, choice_seconds, given = [], [], 0
+        points: dict[str, list] = {_variant(name, w): [] for w in config.weightings}
+        choice_seconds, given = [], 0
         with Store(db) as store:
-            rater_id = store.raters.ensure(rater.name)
+            panel = [
+                (rater, store.raters.ensure(rater.name), share)
+                for rater, share in _panel(config, seed)
+            ]
             for checkpoint in config.checkpoints:
                 added, seconds = _judge(
-                    store, name, rater, rater_id, pool, truth, checkpoint - given, rng, dataset_id
+                    store, name, panel, pool, truth, checkpoint - given, rng, dataset_id
                 )
                 given += added
                 choice_seconds += seconds
                 judged = store.judgments.effective()
                 strengths = bradley_terry(judged)
-                model = _retrain(store, train, folder / f"models-{name}", dataset)
-                points.append(
-                    {
-                        "judgments": given,
-                        "model": _scored(store, model["id"], held_out, truth),
-                        "bradley_terry": {
-                            "score": list(strengths.values()),
-                            "truth": [truth[i] for i in strengths],
-                        },
-                        "judged_images": len(strengths),
-                    }
-                )
-                model_tau, bt_tau = (
-                    _tau(np.array(p["score"]), np.array(p["truth"]))
-                    for p in (points[-1]["model"], points[-1]["bradley_terry"])
-                )
-                print(
-                    f"seed {seed} {name} {given}: model tau_truth {model_tau:.3f}, "
-                    f"Bradley-Terry {bt_tau:.3f}",
-                    flush=True,
-                )
-        curves[name] = {
-            "points": points,
-            "choice_ms_median": 1000 * float(np.median(choice_seconds)),
-        }
+                for weighting in config.weightings:
+                    variant = _variant(name, weighting)
+                    model = _retrain(
+                        store,
+                        replace(train, rater_weighting=weighting),
+                        folder / f"models-{variant}",
+                        dataset,
+                        activate=weighting == "none",
+                    )
+                    points[variant].append(
+                        {
+                            "judgments": given,
+                            "model": _scored(store, model["id"], held_out, truth),
+                            "bradley_terry": {
+                                "score": list(strengths.values()),
+                                "truth": [truth[i] for i in strengths],
+                            },
+                            "judged_images": len(strengths),
+                        }
+                    )
+                    latest = points[variant][-1]
+                    model_tau, bt_tau = (
+                        _tau(np.array(p["score"]), np.array(p["truth"]))
+                        for p in (latest["model"], latest["bradley_terry"])
+                    )
+                    print(
+                        f"seed {seed} {variant} {given}: model tau_truth {model_tau:.3f}, "
+                        f"Bradley-Terry {bt_tau:.3f}",
+                        flush=True,
+                    )
+        for variant, variant_points in points.items():
+            curves[variant] = {
+                "points": variant_points,
+                "choice_ms_median": 1000 * float(np.median(choice_seconds)),
+            }
     return {"seed": seed, "start": start, "curves": curves}
+
+
+def _variant(strategy: str, weighting: str) -> str:
+    """A curve's name: the strategy, and the rater weighting when there is one."""
+    return strategy if weighting == "none" else f"{strategy}+{weighting}"
+
+
+def _panel(config: SimBenchConfig, seed: int) -> list[tuple[SimulatedRater, float]]:
+    """The simulated rater, and the guessing rater beside it when asked for."""
+    rater = SimulatedRater(
+        "Simulated rater",
+        noise=config.rater_noise,
+        left_bias=0.5 + config.position_bias,
+        lapse=config.lapse,
+        seed=seed,
+    )
+    if config.guessing_share <= 0:
+        return [(rater, 1.0)]
+    guesser = SimulatedRater("Guessing rater", lapse=1.0, seed=seed + 1000)
+    return [(rater, 1 - config.guessing_share), (guesser, config.guessing_share)]
 
 
 def _scored(store: Store, model_id: int, images: list[int], truth: dict) -> dict:
@@ -270,6 +320,29 @@ def tau_with_interval(samples: list[dict], resamples: int, rng: np.random.Genera
     return {"mean": mean, "ci95": [float(low), float(high)]}
 
 
+def paired_tau_difference(
+    first: list[dict], second: list[dict], resamples: int, rng: np.random.Generator
+) -> dict:
+    """tau(first) - tau(second) on the same held-out images: the mean over seeds, and
+    a 95% interval resampling seeds and, within each, the images (the same draw for
+    both, so the image-to-image variation cancels)."""
+    arrays = [
+        (np.asarray(a["score"]), np.asarray(b["score"]), np.asarray(a["truth"]))
+        for a, b in zip(first, second, strict=True)
+    ]
+    mean = float(np.mean([_tau(a, t) - _tau(b, t) for a, b, t in arrays]))
+    draws = []
+    for _ in range(resamples):
+        values = []
+        for k in rng.integers(0, len(arrays), len(arrays)):
+            a, b, t = arrays[k]
+            index = rng.integers(0, len(t), len(t))
+            values.append(_tau(a[index], t[index]) - _tau(b[index], t[index]))
+        draws.append(np.mean(values))
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return {"mean": mean, "ci95": [float(low), float(high)]}
+
+
 def summarise(config: SimBenchConfig, runs: list[dict]) -> dict:
     rng = np.random.default_rng(0)
     starts = [r["start"] for r in runs if r["start"] is not None]
@@ -277,23 +350,30 @@ def summarise(config: SimBenchConfig, runs: list[dict]) -> dict:
         "first_model": tau_with_interval(starts, config.resamples, rng) if starts else None,
         "strategies": {},
     }
-    for name in config.strategies:
+    for name in runs[0]["curves"]:
         rows = []
         for k, checkpoint in enumerate(config.checkpoints):
             points = [r["curves"][name]["points"][k] for r in runs]
-            rows.append(
-                {
-                    "checkpoint": checkpoint,
-                    "judgments": float(np.mean([p["judgments"] for p in points])),
-                    "model_tau_truth": tau_with_interval(
-                        [p["model"] for p in points], config.resamples, rng
-                    ),
-                    "bradley_terry_tau_truth": tau_with_interval(
-                        [p["bradley_terry"] for p in points], config.resamples, rng
-                    ),
-                    "judged_images": float(np.mean([p["judged_images"] for p in points])),
-                }
-            )
+            row = {
+                "checkpoint": checkpoint,
+                "judgments": float(np.mean([p["judgments"] for p in points])),
+                "model_tau_truth": tau_with_interval(
+                    [p["model"] for p in points], config.resamples, rng
+                ),
+                "bradley_terry_tau_truth": tau_with_interval(
+                    [p["bradley_terry"] for p in points], config.resamples, rng
+                ),
+                "judged_images": float(np.mean([p["judged_images"] for p in points])),
+            }
+            base = name.split("+")[0]
+            if base != name:  # a weighting variant: paired with its strategy's own curve
+                row["minus_unweighted"] = paired_tau_difference(
+                    [p["model"] for p in points],
+                    [r["curves"][base]["points"][k]["model"] for r in runs],
+                    config.resamples,
+                    rng,
+                )
+            rows.append(row)
         report["strategies"][name] = {
             "curve": rows,
             "choice_ms_median": float(
@@ -343,4 +423,17 @@ def sim_table(report: dict) -> str:
                 f"| {name} | {row['checkpoint']} | {cell(row['model_tau_truth'])} | "
                 f"{cell(row['bradley_terry_tau_truth'])} |"
             )
+    differences = [
+        f"| {name} | {row['checkpoint']} | {cell(row['minus_unweighted'])} |"
+        for name, entry in report["strategies"].items()
+        for row in entry["curve"]
+        if "minus_unweighted" in row
+    ]
+    if differences:
+        lines += [
+            "",
+            "| variant | judgments | model tau_truth minus unweighted (paired) |",
+            "| --- | --- | --- |",
+            *differences,
+        ]
     return "\n".join(lines)

@@ -163,7 +163,12 @@ def _preferences(
         graded = grade_preference_pairs(train_set.grades)
     judged = None
     if config.use_judgments and judgments:
-        judged = judgment_pairs(judgments, train_set.image_ids)
+        weights = None
+        if config.rater_weighting == "reliability":
+            from core.raters import judgment_rater_weights
+
+            weights = judgment_rater_weights(judgments, config.seed)
+        judged = judgment_pairs(judgments, train_set.image_ids, weights)
     return mix(graded, judged, config.judgment_share), len(judged) if judged else 0
 
 

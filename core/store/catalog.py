@@ -124,6 +124,13 @@ class Raters:
         row = self._store.one("SELECT role FROM raters WHERE id = ?", [rater_id])
         return row["role"] if row else "rater"
 
+    def name(self, rater_id: int) -> str:
+        """The name as stored (sign-in matches names regardless of case)."""
+        row = self._store.one("SELECT name FROM raters WHERE id = ?", [rater_id])
+        if row is None:
+            raise NotFound(f"Rater {rater_id} does not exist.")
+        return row["name"]
+
     def list(self) -> list[dict]:
         return self._store.all("SELECT * FROM raters ORDER BY name")
 

@@ -28,6 +28,7 @@ class Answer:
     strategy: str | None = None
     comment: str | None = None
     request_token: str | None = None  # one per pair shown: a double submit is a no-op
+    repeat_of: int | None = None  # a repeat pair (self-consistency): the answer it repeats
 
 
 class Judgments:
@@ -38,8 +39,9 @@ class Judgments:
         """Store a new answer and return its id.
 
         Raises ``AlreadyJudged`` when this rater already has a standing answer for the
-        same pair (two tabs showing one pair); a repeated ``request_token`` (a double
-        click) returns the id of the row already stored instead of adding another.
+        same pair (two tabs showing one pair), unless the answer is a repeat of it; a
+        repeated ``request_token`` (a double click) returns the id of the row already
+        stored instead of adding another.
         """
         self._validate(answer)
         with self._store.transaction():
@@ -49,6 +51,9 @@ class Judgments:
                 )
                 if row:
                     return row["id"]
+            if answer.repeat_of is not None:
+                self._check_repeat(answer)
+                return self._insert(answer, supersedes=None)
             standing = self._standing_for_pair(
                 answer.rater_id, answer.left_image_id, answer.right_image_id
             )
@@ -101,6 +106,29 @@ class Judgments:
             )
             self._insert(undo, supersedes=last["id"])
             return last
+
+    def repeatable(self, rater_id: int, min_gap: int, limit: int = 50) -> list[dict]:
+        """This rater's standing answers that may be shown again as a repeat: given at
+        least ``min_gap`` of their answers ago, not repeats themselves and not repeated
+        yet; a random sample of at most ``limit``."""
+        return self._store.all(
+            """SELECT j.id, j.left_image_id, j.right_image_id FROM effective_judgments j
+               WHERE j.rater_id = ? AND j.repeat_of IS NULL
+                 AND j.id <= (SELECT id FROM judgments WHERE rater_id = ?
+                              AND outcome != 'undone' ORDER BY id DESC LIMIT 1 OFFSET ?)
+                 AND NOT EXISTS (SELECT 1 FROM judgments r WHERE r.repeat_of = j.id)
+               ORDER BY RANDOM() LIMIT ?""",
+            [rater_id, rater_id, min_gap, limit],
+        )
+
+    def standing_with_raters(self) -> list[dict]:
+        """Every standing answer (left / right / equal) with its rater's name, response
+        time and the answer it repeats: what the rater-quality measures read."""
+        return self._store.all(
+            """SELECT j.id, j.rater_id, r.name AS rater, j.left_image_id, j.right_image_id,
+                      j.outcome, j.response_ms, j.repeat_of
+               FROM effective_judgments j JOIN raters r ON r.id = j.rater_id ORDER BY j.id"""
+        )
 
     def effective(self, since_id: int = 0, upto_id: int | None = None) -> list[dict]:
         """Standing left/right/equal answers (skips, undone and superseded rows excluded)."""
@@ -173,7 +201,8 @@ class Judgments:
         """Every row ever written, with the rater's name, for CSV/Parquet export."""
         return self._store.all(
             """SELECT j.id, r.name AS rater, j.left_image_id, j.right_image_id, j.outcome,
-                      j.created_at, j.response_ms, j.strategy, j.comment, j.supersedes
+                      j.created_at, j.response_ms, j.strategy, j.comment, j.supersedes,
+                      j.repeat_of
                FROM judgments j JOIN raters r ON r.id = j.rater_id ORDER BY j.id"""
         )
 
@@ -186,6 +215,27 @@ class Judgments:
             raise InvalidJudgment("An image cannot be compared with itself.")
         if answer.response_ms is not None and answer.response_ms < 0:
             raise InvalidJudgment("A response time cannot be negative.")
+
+    def _check_repeat(self, answer: Answer) -> None:
+        original = self._store.one(
+            "SELECT * FROM effective_judgments WHERE id = ?", [answer.repeat_of]
+        )
+        if (
+            original is None
+            or original["rater_id"] != answer.rater_id
+            or original["repeat_of"] is not None
+            or {original["left_image_id"], original["right_image_id"]}
+            != {answer.left_image_id, answer.right_image_id}
+        ):
+            raise InvalidJudgment(
+                "A repeat must show again a pair that the same rater answered and still stands by."
+            )
+        if self._store.one(
+            "SELECT r.id FROM judgments r WHERE r.repeat_of = ? AND r.outcome != 'undone'"
+            " AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = r.id)",
+            [answer.repeat_of],
+        ):
+            raise AlreadyJudged("That pair was already shown again; it was not counted twice.")
 
     def _standing(self, judgment_id: int) -> dict:
         row = self._store.one("SELECT * FROM judgments WHERE id = ?", [judgment_id])
@@ -221,6 +271,7 @@ class Judgments:
                         "comment": answer.comment,
                         "supersedes": supersedes,
                         "request_token": answer.request_token,
+                        "repeat_of": answer.repeat_of,
                     }
                 )
                 .last_pk

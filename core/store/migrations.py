@@ -266,4 +266,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        9,
+        "repeat pairs for a rater's self-consistency",
+        """
+        -- A repeat re-shows a pair this rater answered earlier (sides swapped) without
+        -- saying so; it points at the answer it repeats. It stands beside that answer.
+        ALTER TABLE judgments ADD COLUMN repeat_of INTEGER REFERENCES judgments(id);
+        CREATE INDEX judgments_repeat ON judgments(repeat_of) WHERE repeat_of IS NOT NULL;
+        """,
+    ),
 ]

@@ -21,7 +21,7 @@ def test_navigation_reaches_every_page(app_server, page):
     url, _ = app_server
     page.goto(url)
     page.get_by_role("heading", name="Data").wait_for(timeout=30_000)
-    for title in ("Compare", "Latent space", "Patients", "Training"):
+    for title in ("Compare", "Latent space", "Patients", "Training", "Raters"):
         page.get_by_role("link", name=title).click()
         page.get_by_role("heading", name=title, exact=True).wait_for(timeout=30_000)
 

@@ -69,3 +69,26 @@ def test_options_that_are_not_built_are_refused_in_words(capsys):
         main(["sim-bench", "--labels", "normals", "--data", "x.npz"])
     with pytest.raises(SystemExit, match="increasing order"):
         main(["sim-bench", "--checkpoints", "500,250"])
+
+
+def test_a_guessing_rater_and_a_weighted_curve_beside_the_unweighted_one():
+    config = SimBenchConfig(
+        patients=16,
+        judgments=40,
+        checkpoints=(40,),
+        seeds=1,
+        resamples=20,
+        strategies=("random",),
+        guessing_share=0.5,
+        weightings=("none", "reliability"),
+    )
+    report = run_sim_benchmark(config, TOY)
+    assert set(report["strategies"]) == {"random", "random+reliability"}
+    (plain,) = report["strategies"]["random"]["curve"]
+    (weighted,) = report["strategies"]["random+reliability"]["curve"]
+    assert plain["judgments"] == weighted["judgments"] == 40
+    low, high = weighted["minus_unweighted"]["ci95"]
+    assert -2 <= low <= high <= 2  # a difference of two taus
+    assert "minus_unweighted" not in plain
+    with pytest.raises(ValueError, match="starts with none"):
+        SimBenchConfig(weightings=("reliability",))

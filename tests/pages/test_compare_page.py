@@ -110,3 +110,28 @@ def test_a_dataset_without_grades_can_be_judged_and_says_what_it_still_needs(
     assert "5 more images marked normal" in needs and "50 more answers" in needs
     app.button(key="answer_left").click().run()
     assert len(rows(db)) == 1
+
+
+def test_now_and_then_an_earlier_pair_comes_back_unannounced_with_sides_swapped(seeded_db):
+    import random
+
+    from core.raters import MIN_GAP, set_repeat_share
+
+    with Store(seeded_db) as store:
+        set_repeat_share(store, 0.5)
+    app = sign_in(page("compare"))
+    app.session_state["rng"] = random.Random(3)
+    for _ in range(MIN_GAP + 12):
+        app.button(key="answer_left").click().run()
+        assert not any("repeat" in str(element.value).lower() for element in app.info)
+    stored = {r["id"]: r for r in rows(seeded_db)}
+    repeats = [r for r in stored.values() if r["repeat_of"] is not None]
+    assert repeats, "a share of 0.5 over a dozen eligible pairs showed no repeat"
+    for repeat in repeats:
+        original = stored[repeat["repeat_of"]]
+        assert original["id"] <= repeat["id"] - MIN_GAP - 1
+        assert (repeat["left_image_id"], repeat["right_image_id"]) == (
+            original["right_image_id"],
+            original["left_image_id"],
+        )
+        assert repeat["strategy"] == "repeat"
