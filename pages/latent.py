@@ -67,7 +67,16 @@ def _points(db_path: str, model_id: int, method: str, dims: int) -> pd.DataFrame
 
 
 points = _points(store.path, model["id"], method, dims)
+present = sorted(points["dataset_id"].unique().tolist())
+if len(present) > 1:  # a version trained on all datasets: one dataset's map and ruler at a time
+    dataset_names = {d["id"]: d["name"] for d in store.datasets.list()}
+    shown = st.selectbox("Dataset", present, format_func=lambda d: dataset_names.get(d, str(d)))
+    points = points[points["dataset_id"] == shown].reset_index(drop=True)
+grades = sorted(points["grade"].dropna().astype(int).unique().tolist())
 points["grade"] = points["grade"].astype("Int64").astype(str)
+# grade is ordinal: one sequential scale from normal (dark) to most severe (bright)
+shades = px.colors.sample_colorscale("Viridis", max(len(grades), 2))
+grade_colours = {str(g): shades[k] for k, g in enumerate(grades)} | {"<NA>": "#bbbbbb"}
 plot_args = dict(
     color=colour,
     custom_data=["image_id"],
@@ -79,8 +88,9 @@ plot_args = dict(
         "x": False,
         "y": False,
     },
-    color_continuous_scale="Inferno" if colour == "severity" else None,
-    category_orders={"grade": sorted(points["grade"].unique())},
+    color_continuous_scale="Viridis" if colour in ("severity", "judgments") else None,
+    color_discrete_map=grade_colours if colour == "grade" else None,
+    category_orders={"grade": [str(g) for g in grades] + ["<NA>"]},
 )
 if dims == 3:
     figure = px.scatter_3d(points, x="x", y="y", z="z", **plot_args)

@@ -137,9 +137,9 @@ def pairwise_agreement(everyone: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     wide = latest.pivot_table(index=["low", "high"], columns="rater", values="code")
     raters = list(wide.columns)
     values = wide.to_numpy()
-    answered = (~np.isnan(values)).astype(np.int64)
-    both = answered.T @ answered  # pairs answered by each two raters
-    same = sum(((values == c).astype(np.int64).T @ (values == c)) for c in (-1, 0, 1))
+    answered = (~np.isnan(values)).astype(float)  # float: numpy multiplies ints without BLAS
+    both = np.rint(answered.T @ answered).astype(int)  # pairs answered by each two raters
+    same = sum((values == c).astype(float).T @ (values == c).astype(float) for c in (-1, 0, 1))
     with np.errstate(invalid="ignore", divide="ignore"):
         agree = pd.DataFrame(np.where(both > 0, same / both, np.nan), raters, raters)
     shared = pd.DataFrame(both, raters, raters)

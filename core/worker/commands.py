@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from core.paths import resolve_db_path
 from core.store import Store
@@ -25,6 +26,17 @@ def add_parsers(commands, add_db) -> None:
     )
     worker.add_argument(
         "--no-auto", action="store_true", help="do not queue first-model or retrain jobs by itself"
+    )
+    worker.add_argument(
+        "--nice",
+        type=int,
+        default=10,
+        help="CPU priority below the app's (0: the same), so training never starves the pages",
+    )
+    worker.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads (default: all cores but one, left to the app)",
     )
     add_db(worker)
 
@@ -61,10 +73,28 @@ def run_worker(args: argparse.Namespace) -> int:
         auto_triggers=not args.no_auto,
         stale_after_seconds=args.stale_after,
     )
+    threads = yield_to_the_app(args.nice, args.threads)
     worker = Worker(config)
-    print(f"worker {worker.worker_id} on {worker.device}, database {config.db_path}", flush=True)
+    print(
+        f"worker {worker.worker_id} on {worker.device} ({threads} CPU threads, nice "
+        f"{args.nice}), database {config.db_path}",
+        flush=True,
+    )
     worker.run()
     return 0
+
+
+def yield_to_the_app(nice: int, threads: int | None) -> int:
+    """Lower this process's CPU priority and bound torch's threads, so that a training
+    job shares the machine with the Streamlit process instead of starving it; returns
+    the thread count."""
+    import torch
+
+    if nice > 0:
+        os.nice(nice)
+    threads = threads or max(1, (os.cpu_count() or 2) - 1)
+    torch.set_num_threads(threads)
+    return threads
 
 
 def run_jobs(args: argparse.Namespace) -> int:

@@ -42,3 +42,17 @@ def test_a_lasso_selection_lists_images_most_severe_first(modelled_db):
     shown = [float(c.split("s=")[1]) for c in captions]
     assert shown == sorted(shown, reverse=True)
     assert {int(c.split(" ")[0][1:]) for c in captions} == set(chosen)
+
+
+def test_grades_are_coloured_on_one_sequential_scale(modelled_db):
+    import json
+
+    import plotly.express as px
+
+    app = page("latent").run()
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    colours = {trace["name"]: trace["marker"]["color"] for trace in spec["data"]}
+    grades = sorted(colours, key=int)
+    assert len(grades) >= 2
+    expected = px.colors.sample_colorscale("Viridis", len(grades))
+    assert [colours[g] for g in grades] == expected  # normal darkest, most severe brightest

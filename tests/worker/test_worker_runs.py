@@ -178,3 +178,17 @@ def test_a_term_signal_stops_training_at_once_and_requeues_the_job(cohort_db):
         job = store.jobs.get(job_id)
         assert job["status"] == "queued" and "runs again at the next start" in job["message"]
         assert [m["status"] for m in store.models.list()] == ["failed"]
+
+
+def test_the_worker_yields_the_cpu_to_the_app():
+    script = (
+        "import os, torch; from core.worker.commands import yield_to_the_app; "
+        "before = os.nice(0); threads = yield_to_the_app(10, None); "
+        "print(before, os.nice(0), torch.get_num_threads(), threads)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    before, after, torch_threads, threads = (int(x) for x in output)
+    assert after == min(before + 10, 19)  # niceness stops at 19
+    assert torch_threads == threads == max(1, (os.cpu_count() or 2) - 1)
