@@ -1,13 +1,9 @@
-"""Helpers shared by the pages: the store for this rerun, sign-in, the worker banner,
-and image display. UI only: everything else is in ``core``."""
+"""Helpers shared by the pages: the store for this rerun, sign-in and the worker banner.
+UI only: everything else (image display helpers included) is in ``core``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import streamlit as st
-from PIL import Image, ImageEnhance
 
 from core.access import User, configured_admins, user_for
 from core.paths import resolve_db_path
@@ -105,25 +101,3 @@ def signed_in_user(store: Store) -> User | None:
 def _signed_in_caption(prefix: str, user: User) -> None:
     role = " · study lead" if user.is_admin else ""
     st.caption(f"{prefix} **{plain_text(user.name)}**{role}")
-
-
-def display_image(
-    path: Path, zoom: float = 1.0, contrast: float = 1.0, size: int = 448
-) -> Image.Image:
-    """The stored image, centre-zoomed and contrast-adjusted, at a fixed display size so
-    both sides of a comparison are the same size."""
-    with Image.open(path) as source:
-        image = source.convert("RGB")
-    if zoom > 1:
-        width, height = image.size
-        crop_w, crop_h = width / zoom, height / zoom
-        left, top = (width - crop_w) / 2, (height - crop_h) / 2
-        image = image.crop((round(left), round(top), round(left + crop_w), round(top + crop_h)))
-    if contrast != 1:
-        image = ImageEnhance.Contrast(image).enhance(contrast)
-    return image.resize((size, size), Image.Resampling.LANCZOS)
-
-
-def thumbnail_array(path: Path, size: int = 96) -> np.ndarray:
-    with Image.open(path) as source:
-        return np.asarray(source.convert("RGB").resize((size, size)))

@@ -1,4 +1,13 @@
-"""Compare page: which of two images shows more severe disease?"""
+"""Compare page: which of two images shows more severe disease?
+
+Only the pair and its buttons rerun after an answer (``st.fragment``). Each image is sent
+as its stored file (the same bytes give the same URL, so the browser's cache serves an
+image it has seen), scaled by the browser, zoom and contrast applied in CSS. The next
+pair is chosen, and its images sent hidden, after the current pair is on screen. Every
+answer button is keyed by the pair it was drawn with, so a key press is stored against
+the pair that was on screen when it was pressed or not at all (a press that reaches the
+server after its pair has gone is dropped, and the pair on screen does not change).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,7 @@ import random
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import streamlit as st
 
@@ -14,7 +24,7 @@ from core.selection.state import belief_lookup, catch_up
 from core.store import AlreadyJudged, Answer, NotFound, StoreBusy
 from core.strategies import DEFAULT_STRATEGY, STRATEGIES, Scope, candidates_for, present
 from core.worker.autoretrain import cold_start_needs
-from pages.common import display_image, open_store, signed_in_user
+from pages.common import open_store, signed_in_user
 
 ANSWERS = [  # (outcome, label, keyboard shortcut)
     ("left", "Left more severe", "Left"),
@@ -66,8 +76,8 @@ with st.sidebar:
 
 scope = Scope(datasets.get(dataset), mode == "Abnormal only", patient_id)
 strategy = STRATEGIES[PAIR_CHOICE[choice]]
-if state.get("scope") != scope:
-    state.scope, state.pair = scope, None
+if state.get("scope") != (scope, strategy.name):  # another scope: pairs chosen afresh
+    state.scope, state.pair, state.upcoming = (scope, strategy.name), None, None
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -78,44 +88,62 @@ def _candidates(db_path: str, scope: Scope) -> list[int]:
         return candidates_for(fresh, scope)
 
 
-def _new_pair(shown: tuple[int, int] | None = None) -> None:
-    """Put the next pair (or ``shown``, after an undo) on screen: now and then, unannounced,
-    a pair this rater answered a while ago, sides swapped (their self-consistency)."""
-    repeat = None
-    if shown is None and wants_repeat(state.rng, repeat_share(store)):
-        repeat = pick_repeat(store, rater_id, set(_candidates(store.path, scope)))
-        shown = None if repeat is None else (repeat.left, repeat.right)
-    if shown is None:
-        beliefs = None
-        if strategy.needs_beliefs and scope.dataset_id is not None:
-            catch_up(store, scope.dataset_id)  # the answers given since, by anyone
-            beliefs = belief_lookup(store)
-        pair = strategy.next_pair(
-            _candidates(store.path, scope),
-            lambda a, b: store.judgments.has_standing(rater_id, a, b),
-            state.rng,
-            taken=store.screens.taken(except_rater=rater_id),
-            beliefs=beliefs,
-        )
-        shown = present(pair, state.rng) if pair else None
-    if shown is not None:
-        store.screens.show(rater_id, *shown)  # no other rater is served it meanwhile
-    state.pair = (
-        None
-        if shown is None
-        else {
-            "left": shown[0],
-            "right": shown[1],
-            "token": uuid.uuid4().hex,
-            "shown_at": time.monotonic(),
-            "repeat_of": None if repeat is None else repeat.repeat_of,
-        }
+def _still_free(pair: dict) -> bool:
+    """Whether a pair chosen in advance can still be served to this rater."""
+    if store.judgments.has_standing(rater_id, pair["left"], pair["right"]) and not pair.get(
+        "repeat_of"
+    ):
+        return False
+    return frozenset((pair["left"], pair["right"])) not in store.screens.taken(
+        except_rater=rater_id
     )
 
 
-def _answer(outcome: str) -> None:
+def _choose(exclude: tuple[int, int] | None = None) -> dict | None:
+    """The pair to show after ``exclude`` (the one on screen): now and then, unannounced,
+    a pair this rater answered a while ago with the sides swapped (self-consistency);
+    otherwise the strategy's choice, sides at random."""
+    if wants_repeat(state.rng, repeat_share(store)):
+        repeat = pick_repeat(store, rater_id, set(_candidates(store.path, scope)))
+        if repeat is not None and {repeat.left, repeat.right} != set(exclude or ()):
+            return {"left": repeat.left, "right": repeat.right, "repeat_of": repeat.repeat_of}
+    beliefs = None
+    if strategy.needs_beliefs and scope.dataset_id is not None:
+        catch_up(store, scope.dataset_id)  # the answers given since, by anyone
+        beliefs = belief_lookup(store)
+    on_screen = frozenset(exclude or ())
+    pair = strategy.next_pair(
+        _candidates(store.path, scope),
+        lambda a, b: {a, b} == on_screen or store.judgments.has_standing(rater_id, a, b),
+        state.rng,
+        taken=store.screens.taken(except_rater=rater_id),
+        beliefs=beliefs,
+    )
+    if pair is None:
+        return None
+    left, right = present(pair, state.rng)
+    return {"left": left, "right": right, "repeat_of": None}
+
+
+def _new_pair(shown: tuple[int, int] | None = None) -> None:
+    """Put the next pair (the one prepared in advance when it is still free, or
+    ``shown`` after an undo) on screen."""
+    if shown is not None:
+        chosen = {"left": shown[0], "right": shown[1], "repeat_of": None}
+    else:
+        upcoming = state.pop("upcoming", None)
+        chosen = upcoming if upcoming and _still_free(upcoming) else _choose()
+    state.upcoming = None
+    if chosen is not None:
+        store.screens.show(rater_id, chosen["left"], chosen["right"])  # no other rater gets it
+        chosen = {**chosen, "token": uuid.uuid4().hex, "shown_at": time.monotonic()}
+    state.pair = chosen
+
+
+def _answer(outcome: str, token: str) -> None:
     pair = state.get("pair")
-    if not pair:
+    if not pair or pair["token"] != token:
+        state.notice = "That key press came after the pair had changed; it was not counted."
         return
     answer = Answer(
         pair["left"],
@@ -128,9 +156,9 @@ def _answer(outcome: str) -> None:
         repeat_of=pair.get("repeat_of"),
     )
     try:
-        _with_retry(lambda: store.judgments.append(answer))
+        store.retrying(lambda: store.judgments.append(answer))
     except AlreadyJudged as exc:
-        state.notice = str(exc)
+        state.notice = str(exc)  # answered in another tab: nothing new to store
     except StoreBusy as exc:
         state.notice = str(exc)
         return  # keep the same pair on screen: nothing was stored, nothing is lost
@@ -139,7 +167,7 @@ def _answer(outcome: str) -> None:
 
 def _undo() -> None:
     try:
-        retracted = _with_retry(lambda: store.judgments.undo_last(rater_id, uuid.uuid4().hex))
+        retracted = store.retrying(lambda: store.judgments.undo_last(rater_id, uuid.uuid4().hex))
     except StoreBusy as exc:
         state.notice = str(exc)
         return
@@ -150,86 +178,114 @@ def _undo() -> None:
     _new_pair((retracted["left_image_id"], retracted["right_image_id"]))
 
 
-def _with_retry(action, attempts: int = 3):
-    for attempt in range(attempts):
-        try:
-            return action()
-        except StoreBusy:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.3 * (attempt + 1))
+def _image_path(image_id: int) -> tuple[Path, dict]:
+    row = store.images.get(image_id)
+    path = store.media_path(row["pixel_path"])
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    return path, row
 
 
-if state.get("pair") is None:
-    _new_pair()
-
-progress = store.judgments.progress(rater_id, state.session_started)
-st.caption(
-    f"Judged today: {progress['today']} · in total: {progress['total']} · "
-    f"this session: {progress['session']}"
-)
-if notice := state.pop("notice", None):
-    st.info(notice)
-if scope.dataset_id is not None and store.models.active(scope.dataset_id) is None:
-    needs = cold_start_needs(store, scope.dataset_id)
-    if needs and any(needs.values()):  # a dataset without grades: the answers come first
-        missing = [
-            f"{n} more {'image' if n == 1 else 'images'} marked normal (on the Data page)"
-            if what == "normals"
-            else f"{n} more {'answer' if n == 1 else 'answers'} about training images"
-            if what == "answers"
-            else "validation images"
-            for what, n in needs.items()
-            if n
-        ]
-        st.info(
-            f"{dataset} has no grades and no model yet: your answers are kept and its "
-            f"first model trains by itself once it has {' and '.join(missing)}.",
-            icon=":material/school:",
-        )
-
-for _attempt in range(5):  # a pair whose image vanished from disk is skipped, not fatal
-    pair = state.get("pair")
-    if pair is None:
-        break
-    try:
-        images = {side: store.images.get(pair[side]) for side in ("left", "right")}
-        pictures = {
-            side: display_image(store.media_path(images[side]["pixel_path"]), zoom, contrast)
-            for side in images
-        }
-        break
-    except (FileNotFoundError, NotFound, OSError):
-        st.warning("One image of the pair is missing from disk; that pair was skipped.")
-        _new_pair()
-else:
-    pair = None
-
-if pair is None:
-    st.success("No pairs left to judge in this scope. Choose another scope in the sidebar.")
-    st.stop()
-
-st.markdown("#### Which image shows **more severe** disease?")
-left_column, right_column = st.columns(2)
-for column, side in ((left_column, "left"), (right_column, "right")):
-    with column:
-        st.image(pictures[side], width="stretch")
-        if show_details:
-            row = images[side]
-            st.caption(
-                f"#{row['id']} · {row['dataset']} · grade {row['grade']} · "
-                f"{row['patient'] or 'no patient'} · {row['visit_date'] or 'no date'}"
-            )
-
-buttons = st.columns(len(ANSWERS) + 1)
-for column, (outcome, label, key) in zip(buttons, ANSWERS, strict=False):
-    column.button(
-        f"{label} ({key})",
-        key=f"answer_{outcome}",
-        shortcut=key,
-        on_click=_answer,
-        args=(outcome,),
-        width="stretch",
-        type="primary" if outcome in ("left", "right") else "secondary",
+def _style(zoom: float, contrast: float, small: bool) -> None:
+    """Zoom and contrast in the browser; small images scaled without smoothing."""
+    st.html(
+        f"""<style>
+        .st-key-pair [data-testid="stImage"] {{ overflow: hidden; }}
+        .st-key-pair [data-testid="stImage"] img {{
+            transform: scale({zoom}); filter: contrast({contrast});
+            image-rendering: {"pixelated" if small else "auto"};
+        }}
+        .st-key-prefetch {{ display: none; }}
+        </style>"""
     )
-buttons[-1].button("Undo (U)", key="undo", shortcut="U", on_click=_undo, width="stretch")
+
+
+def _cold_start_note() -> None:
+    if scope.dataset_id is None or store.models.active(scope.dataset_id) is not None:
+        return
+    needs = cold_start_needs(store, scope.dataset_id)
+    if not needs or not any(needs.values()):
+        return
+    missing = [  # a dataset without grades: the answers come first
+        f"{n} more {'image' if n == 1 else 'images'} marked normal (on the Data page)"
+        if what == "normals"
+        else f"{n} more {'answer' if n == 1 else 'answers'} about training images"
+        if what == "answers"
+        else "validation images"
+        for what, n in needs.items()
+        if n
+    ]
+    st.info(
+        f"{dataset} has no grades and no model yet: your answers are kept and its "
+        f"first model trains by itself once it has {' and '.join(missing)}.",
+        icon=":material/school:",
+    )
+
+
+@st.fragment
+def judging() -> None:
+    """The pair, its buttons and the progress line: all that reruns after an answer."""
+    if state.get("pair") is None:
+        _new_pair()
+    progress = store.judgments.progress(rater_id, state.session_started)
+    st.caption(
+        f"Judged today: {progress['today']} · in total: {progress['total']} · "
+        f"this session: {progress['session']}"
+    )
+    if notice := state.pop("notice", None):
+        st.info(notice)
+    _cold_start_note()
+    for _attempt in range(5):  # a pair whose image vanished from disk is skipped, not fatal
+        pair = state.get("pair")
+        if pair is None:
+            break
+        try:
+            shown = {side: _image_path(pair[side]) for side in ("left", "right")}
+            break
+        except (FileNotFoundError, NotFound, OSError):
+            st.warning("One image of the pair is missing from disk; that pair was skipped.")
+            _new_pair()
+    else:
+        pair = None
+    if pair is None:
+        st.success("No pairs left to judge in this scope. Choose another scope in the sidebar.")
+        return
+
+    _style(zoom, contrast, small=max(row["width"] for _, row in shown.values()) < 128)
+    st.markdown("#### Which image shows **more severe** disease?")
+    with st.container(key="pair"):
+        for column, side in zip(st.columns(2), ("left", "right"), strict=True):
+            path, row = shown[side]
+            column.image(str(path), width="stretch")
+            if show_details:
+                column.caption(
+                    f"#{row['id']} · {row['dataset']} · grade {row['grade']} · "
+                    f"{row['patient'] or 'no patient'} · {row['visit_date'] or 'no date'}"
+                )
+    buttons = st.columns(len(ANSWERS) + 1)
+    for column, (outcome, label, key) in zip(buttons, ANSWERS, strict=False):
+        column.button(
+            f"{label} ({key})",
+            key=f"answer_{outcome}_{pair['token'][:12]}",  # a press names its pair
+            shortcut=key,
+            on_click=_answer,
+            args=(outcome, pair["token"]),
+            width="stretch",
+            type="primary" if outcome in ("left", "right") else "secondary",
+        )
+    buttons[-1].button("Undo (U)", key="undo", shortcut="U", on_click=_undo, width="stretch")
+
+    # while the rater looks: choose the next pair and send its images, hidden
+    if state.get("upcoming") is None:
+        state.upcoming = _choose(exclude=(pair["left"], pair["right"]))
+    upcoming = state.upcoming
+    if upcoming is not None:
+        with st.container(key="prefetch"):
+            for side in ("left", "right"):
+                try:
+                    st.image(str(_image_path(upcoming[side])[0]))
+                except (FileNotFoundError, NotFound, OSError):
+                    state.upcoming = None  # chosen again, checked again, when it is needed
+
+
+judging()

@@ -7,8 +7,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from core.imaging.display import thumbnail_array
 from core.worker.status import map_note
-from pages.common import open_store, thumbnail_array, worker_banner
+from pages.common import open_store, worker_banner
 
 COLOUR_BY = {
     "Grade": "grade",

@@ -6,9 +6,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.imaging.display import thumbnail_array
 from core.learning.catalog import TRENDS
 from core.worker.status import map_note
-from pages.common import open_store, thumbnail_array, worker_banner
+from pages.common import open_store, worker_banner
 
 MARK = {"improved": ":green[improved]", "same": "same", "deteriorated": ":red[**deteriorated**]"}
 
@@ -113,10 +114,20 @@ with detail:
                     "when": v["visit_date"] or v["visit_index"],
                     "score": scores[v["id"]][0],
                     "spread": scores[v["id"]][1] or 0,
+                    "truth": v["known_severity"],
                 }
                 for v in visits
                 if v["id"] in scores
             ]
+        )
+        known = frame["truth"].notna().all()
+        overlay = known and st.toggle(
+            "Show the true severity (synthetic cohort)",
+            value=False,
+            key="show_truth",
+            help="The generator's own severity for each visit, on its 0-1 scale (right "
+            "axis): how close the model's trajectory comes to the truth. Real patients "
+            "have no such line.",
         )
         upper, lower = frame["score"] + 2 * frame["spread"], frame["score"] - 2 * frame["spread"]
         figure = go.Figure(
@@ -138,6 +149,19 @@ with detail:
                 ),
             ]
         )
+        if overlay:
+            figure.add_trace(
+                go.Scatter(
+                    x=frame["when"],
+                    y=frame["truth"],
+                    mode="lines+markers",
+                    name="true severity (generator)",
+                    line={"color": "rgb(40,110,180)", "dash": "dash"},
+                    yaxis="y2",
+                )
+            )
+            right_axis = {"title": "true severity", "overlaying": "y", "side": "right"}
+            figure.update_layout(yaxis2={**right_axis, "range": [0, 1]})
         figure.update_layout(
             height=320,
             margin=dict(l=0, r=0, t=10, b=0),

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.exports import table_csv
+from core.imaging.display import thumbnail_array
 from core.raters import (
     DEFAULT_SHARE,
     FAST_ANSWER_MS,
@@ -23,7 +24,7 @@ from core.raters import (
     set_repeat_share,
 )
 from core.store import NotFound, Store
-from pages.common import open_store, signed_in_user, thumbnail_array
+from pages.common import open_store, signed_in_user
 
 HELP = {
     "answers": "Standing answers (left, right or equal; skips and withdrawn answers left out).",

@@ -10,9 +10,9 @@ import secrets
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -25,6 +25,8 @@ from .images import Images
 from .jobs import Jobs
 from .judgments import Judgments
 from .models import Models
+
+T = TypeVar("T")
 
 SALT_ENV = "SEVERITY_SALT"
 # how often a writer retries for the write lock; None leaves it to SQLite's busy handler
@@ -92,6 +94,17 @@ class Store:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def retrying(self, action: Callable[[], T], attempts: int = 3, pause: float = 0.3) -> T:
+        """``action()``, tried again after a short pause while the database stays busy
+        (each try already waits ``BUSY_TIMEOUT_S`` for the write lock); the last
+        ``StoreBusy`` is raised. For a person's action, such as an answer."""
+        for attempt in range(attempts - 1):
+            try:
+                return action()
+            except StoreBusy:
+                time.sleep(pause * (attempt + 1))
+        return action()
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         try:

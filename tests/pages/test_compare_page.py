@@ -11,6 +11,18 @@ def rows(db):
         )
 
 
+def press(app, outcome: str):
+    """Click the answer button drawn for the pair on screen (its key names the pair)."""
+    token = app.session_state["pair"]["token"]
+    return app.button(key=f"answer_{outcome}_{token[:12]}").click().run()
+
+
+def pair_images_shown(app) -> bool:
+    """The pair's two images, and the next pair's two sent hidden (prefetched)."""
+    prefetched = 0 if app.session_state["upcoming"] is None else 2
+    return len(app.get("image")) == 2 + prefetched
+
+
 def test_compare_asks_for_a_name_first(seeded_db):
     app = page("compare").run()
     assert not app.exception
@@ -20,9 +32,9 @@ def test_compare_asks_for_a_name_first(seeded_db):
 
 def test_answers_are_stored_with_rater_sides_strategy_and_time(seeded_db):
     app = sign_in(page("compare"))
-    assert len(app.get("image")) == 2
+    assert pair_images_shown(app) and app.session_state["upcoming"] is not None
     for outcome in ("left", "right", "equal", "skip"):
-        app.button(key=f"answer_{outcome}").click().run()
+        press(app, outcome)
     stored = rows(seeded_db)
     assert [r["outcome"] for r in stored] == ["left", "right", "equal", "skip"]
     assert {r["name"] for r in stored} == {"Dr Amara"}
@@ -33,7 +45,7 @@ def test_answers_are_stored_with_rater_sides_strategy_and_time(seeded_db):
 
 def test_undo_appends_a_superseding_row_and_shows_the_pair_again(seeded_db):
     app = sign_in(page("compare"))
-    app.button(key="answer_left").click().run()
+    press(app, "left")
     first = rows(seeded_db)[0]
     app.button(key="undo").click().run()
     stored = rows(seeded_db)
@@ -41,7 +53,7 @@ def test_undo_appends_a_superseding_row_and_shows_the_pair_again(seeded_db):
     assert stored[1]["supersedes"] == first["id"]
     pair = app.session_state["pair"]
     assert (pair["left"], pair["right"]) == (first["left_image_id"], first["right_image_id"])
-    app.button(key="answer_right").click().run()
+    press(app, "right")
     assert [r["outcome"] for r in rows(seeded_db)] == ["left", "undone", "right"]
 
 
@@ -52,13 +64,16 @@ def test_details_are_hidden_until_asked_for(seeded_db):
     assert len([c for c in app.caption if "grade" in c.value]) == 2
 
 
-def test_a_double_submit_of_one_pair_is_stored_once(seeded_db):
+def test_a_double_press_or_a_late_one_is_not_stored_against_the_next_pair(seeded_db):
     app = sign_in(page("compare"))
-    pair = dict(app.session_state["pair"])
-    app.button(key="answer_left").click().run()
-    app.session_state["pair"] = pair  # the same pair and token arriving again
-    app.button(key="answer_left").click().run()
-    assert len(rows(seeded_db)) == 1
+    first = app.session_state["pair"]
+    button = app.button(key=f"answer_right_{first['token'][:12]}")
+    button.click().run()
+    second = app.session_state["pair"]
+    button.click().run()  # the same press again, after the pair changed: its button is gone
+    assert [r["outcome"] for r in rows(seeded_db)] == ["right"]
+    assert app.session_state["pair"]["token"] == second["token"]  # the pair did not change
+    assert not app.exception
 
 
 def test_a_vanished_image_file_skips_the_pair_without_crashing(seeded_db):
@@ -69,7 +84,7 @@ def test_a_vanished_image_file_skips_the_pair_without_crashing(seeded_db):
     app.run()
     assert not app.exception
     assert any("missing from disk" in w.value for w in app.warning)
-    assert len(app.get("image")) == 2
+    assert pair_images_shown(app)
 
 
 def test_active_pairs_follow_the_beliefs_and_skip_another_raters_screen(seeded_db):
@@ -82,7 +97,7 @@ def test_active_pairs_follow_the_beliefs_and_skip_another_raters_screen(seeded_d
     for _ in range(6):
         pair = app.session_state["pair"]
         assert tuple(sorted((pair["left"], pair["right"]))) != held  # on Dr Lind's screen
-        app.button(key="answer_left").click().run()
+        press(app, "left")
     mine = [r for r in rows(seeded_db) if r["name"] == "Dr Amara"]
     assert [r["strategy"] for r in mine] == ["active"] * 6
     with Store(seeded_db) as store:
@@ -105,10 +120,10 @@ def test_a_dataset_without_grades_can_be_judged_and_says_what_it_still_needs(
         import_folder(store, tmp_path / "clinic", "My clinic")
     monkeypatch.setenv("SEVERITY_DB", str(db))
     app = sign_in(page("compare"))
-    assert len(app.get("image")) == 2  # from the first pair, before any model
+    assert pair_images_shown(app)  # from the first pair, before any model
     (needs,) = [i.value for i in app.info if "no grades" in i.value]
     assert "5 more images marked normal" in needs and "50 more answers" in needs
-    app.button(key="answer_left").click().run()
+    press(app, "left")
     assert len(rows(db)) == 1
 
 
@@ -122,7 +137,7 @@ def test_now_and_then_an_earlier_pair_comes_back_unannounced_with_sides_swapped(
     app = sign_in(page("compare"))
     app.session_state["rng"] = random.Random(3)
     for _ in range(MIN_GAP + 12):
-        app.button(key="answer_left").click().run()
+        press(app, "left")
         assert not any("repeat" in str(element.value).lower() for element in app.info)
     stored = {r["id"]: r for r in rows(seeded_db)}
     repeats = [r for r in stored.values() if r["repeat_of"] is not None]
