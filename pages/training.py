@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.learning.catalog import METHOD_INFO
@@ -11,22 +13,41 @@ from core.worker.autoretrain import FIRST_MODEL, RETRAIN_EVERY_KEY, retrain_ever
 from core.worker.status import retrain_blockers
 from pages.common import open_store, signed_in_user, worker_banner
 
-SHOWN_METRICS = (
-    "macro_f1",
-    "maee",
-    "maee_bayes",
-    "qwk",
-    "tau",
-    "auc_abnormal",
-    "tau_abnormal",
-    "tau_truth",
-    "val_macro_f1",
-    "val_tau",
-    "val_judgment_agreement",
-    "trend_test_macro_f1",
-    "trend_test_accuracy",
-    "trend_test_majority_accuracy",
-)
+# metric key -> (column title, what it means), in the order the table shows them
+METRICS = {
+    "macro_f1": ("Grade F1 (test)", "Macro-F1 of a small probe predicting the grade, test split."),
+    "maee": ("Grade MAE (test)", "Mean absolute grade error per grade, averaged over grades."),
+    "maee_bayes": ("Grade MAE, Bayes (test)", "The same, with the probe's expected grade."),
+    "qwk": ("Grade kappa (test)", "Quadratic-weighted kappa between predicted and true grade."),
+    "tau": ("Severity order, all (test)", "Kendall tau of the severity score with the grade."),
+    "auc_abnormal": ("Normal vs abnormal AUC", "How well the score separates grade 0 from others."),
+    "tau_abnormal": (
+        "Severity order, abnormal (test)",
+        "Kendall tau of the score with the grade among abnormal images only: the ordering "
+        "that matters clinically.",
+    ),
+    "tau_truth": (
+        "Severity order vs truth (test)",
+        "Kendall tau with the synthetic cohort's known severity (demo data only).",
+    ),
+    "val_macro_f1": ("Grade F1 (validation)", "Macro-F1 on the validation split."),
+    "val_tau": ("Severity order (validation)", "Kendall tau with the grade, validation split."),
+    "val_judgment_agreement": (
+        "Agreement with judgments (validation)",
+        "Share of expert answers about two validation images that the score orders the same way.",
+    ),
+    "trend_test_macro_f1": (
+        "Trend F1 (new patients)",
+        "Macro-F1 of improved / same / deteriorated calls on test-split patients.",
+    ),
+    "trend_test_accuracy": ("Trend accuracy (new patients)", "Share of trend calls right."),
+    "trend_test_majority_accuracy": (
+        "Trend accuracy, always the commonest",
+        "The baseline: always answering the commonest trend.",
+    ),
+}
+# plotted across versions
+KEY_METRICS = ("tau_abnormal", "macro_f1", "val_judgment_agreement")
 
 
 def per_dataset(metrics: dict) -> dict:
@@ -36,6 +57,84 @@ def per_dataset(metrics: dict) -> dict:
         for key, value in sorted(metrics.items())
         if "@" in key
     }
+
+
+def _metrics_across_versions(models: list[dict], activations: list[dict]) -> None:
+    """The key metrics by version, one panel per dataset; a diamond marks each version
+    when it was activated, a cross a roll back (a version older than the one it replaced)."""
+    rows = [
+        {
+            "dataset": m["dataset"] or "all datasets",
+            "version": m["version"],
+            "metric": METRICS[key][0],
+            "value": m["metrics"].get(key),
+        }
+        for m in models
+        for key in KEY_METRICS
+        if m["metrics"].get(key) is not None
+    ]
+    if not rows:
+        return
+    frame = pd.DataFrame(rows).sort_values("version")
+    figure = px.line(
+        frame, x="version", y="value", color="metric", facet_col="dataset", markers=True
+    )
+    by_id = {m["id"]: m for m in models}
+    previous: dict = {}
+    for event in activations:
+        model = by_id.get(event["model_id"])
+        if model is None:
+            continue
+        scope = model["dataset"] or "all datasets"
+        rollback = scope in previous and model["version"] < previous[scope]
+        previous[scope] = model["version"]
+        column = (
+            sorted(frame["dataset"].unique()).index(scope) + 1
+            if scope in set(frame["dataset"])
+            else None
+        )
+        if column is None:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[model["version"]],
+                y=[0],
+                mode="markers",
+                marker={"symbol": "x" if rollback else "diamond", "size": 11, "color": "black"},
+                name="rolled back to" if rollback else "activated",
+                legendgroup="rolled back to" if rollback else "activated",
+                showlegend=False,
+                hovertext=f"v{model['version']} {'rolled back to' if rollback else 'activated'} "
+                f"{event['activated_at'][:16].replace('T', ' ')}",
+            ),
+            row=1,
+            col=column,
+        )
+    figure.update_layout(height=300, margin={"t": 30, "b": 0}, legend_title_text="")
+    figure.update_xaxes(dtick=1)
+    st.plotly_chart(figure, width="stretch", key="metrics_by_version")
+    st.caption(
+        "Key metrics by version. Along the bottom, a diamond marks each activation and a "
+        "cross a roll back to an older version."
+    )
+
+
+def _loss_curve(fresh, jobs: list[dict]) -> None:
+    """The chosen training job's loss, step by step (updates while it runs)."""
+    training = [j for j in jobs if j["kind"] == "train"]
+    if not training:
+        return
+    labels = {f"#{j['id']} · {j['status']}": j["id"] for j in training}
+    chosen = labels[st.selectbox("Loss curve of training job", list(labels), key="loss_job")]
+    points = pd.DataFrame(fresh.jobs.losses(chosen))
+    if points.empty:
+        st.caption("No loss recorded for this job (yet).")
+        return
+    figure = px.line(points, x="step", y="loss", color="phase", facet_col="phase")
+    figure.update_yaxes(matches=None, showticklabels=True)
+    figure.update_xaxes(matches=None)
+    figure.update_layout(height=260, margin={"t": 30, "b": 0}, showlegend=False)
+    st.plotly_chart(figure, width="stretch", key="loss_curve")
 
 
 store = open_store()
@@ -68,20 +167,30 @@ else:
                 "problem": m["error"] or "",
                 "created": m["created_at"][:19].replace("T", " "),
                 "judgments trained on": m["metrics"].get("n_judgments_trained_on"),
-                **{k: m["metrics"].get(k) for k in SHOWN_METRICS},
+                **{METRICS[k][0]: m["metrics"].get(k) for k in METRICS},
                 **per_dataset(m["metrics"]),
             }
             for m in models
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
-    st.caption(
-        "tau abnormal: how well the severity score orders grades among abnormal images; "
-        "tau truth: against the synthetic cohort's known severity; the columns named "
-        "after a dataset give them for that dataset alone. trend test: the trend calls on "
-        "test-split patients, whom the trend caller never saw, beside always answering "
-        "the commonest trend."
+    table = table.dropna(axis="columns", how="all")  # metrics no version has
+    number = st.column_config.NumberColumn
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            title: number(title, help=help_text, format="%.3f")
+            for title, help_text in METRICS.values()
+            if title in table
+        }
+        | {"judgments trained on": number(format="%d")},
     )
+    st.caption(
+        "Hover over a column title for what it measures. Columns named after a dataset "
+        "give that dataset's own figures."
+    )
+    _metrics_across_versions(models, store.models.activations())
     usable = {
         f"v{m['version']} · {m['method']} · {m['dataset'] or 'all datasets'} · {m['status']}": m
         for m in models
@@ -168,6 +277,7 @@ def live_jobs() -> None:
         jobs = fresh.jobs.list(limit=15)
         if not jobs:
             st.caption("No jobs yet.")
+        _loss_curve(fresh, jobs)
         for job in jobs:
             left, right = st.columns([5, 1])
             label = (

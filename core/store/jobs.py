@@ -93,6 +93,21 @@ class Jobs:
             row = self._store.one("SELECT cancel_requested FROM jobs WHERE id = ?", [job_id])
         return bool(row and row["cancel_requested"])
 
+    def add_losses(self, job_id: int, points: list[tuple[str, int, float]]) -> None:
+        """Training loss points ``(phase, step, loss)`` of a job, for its curve."""
+        if not points:
+            return
+        with self._store.transaction():
+            self._store.db.conn.executemany(  # a re-run of the job replaces its points
+                "INSERT OR REPLACE INTO job_losses(job_id, phase, step, loss) VALUES (?, ?, ?, ?)",
+                [(job_id, phase, step, loss) for phase, step, loss in points],
+            )
+
+    def losses(self, job_id: int) -> list[dict]:
+        return self._store.all(
+            "SELECT phase, step, loss FROM job_losses WHERE job_id = ? ORDER BY rowid", [job_id]
+        )
+
     def finish(
         self,
         job_id: int,

@@ -276,4 +276,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX judgments_repeat ON judgments(repeat_of) WHERE repeat_of IS NOT NULL;
         """,
     ),
+    (
+        10,
+        "training loss curves; when each version was activated",
+        """
+        CREATE TABLE job_losses (
+            job_id INTEGER NOT NULL REFERENCES jobs(id),
+            phase TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            loss REAL NOT NULL,
+            PRIMARY KEY (job_id, phase, step)
+        );
+        -- Every activation (roll forward or back), so that the Training page can show them.
+        CREATE TABLE model_activations (
+            id INTEGER PRIMARY KEY,
+            model_id INTEGER NOT NULL REFERENCES models(id),
+            activated_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]

@@ -158,6 +158,17 @@ class Models:
             self._store.db.execute(
                 "UPDATE models SET active = 1, status = 'active' WHERE id = ?", [model_id]
             )
+            self._store.db.execute(
+                "INSERT INTO model_activations(model_id, activated_at) VALUES (?, ?)",
+                [model_id, utc_now()],
+            )
+
+    def activations(self) -> list[dict]:
+        """Every activation, oldest first, with the version and its dataset (NULL: all)."""
+        return self._store.all(
+            """SELECT a.activated_at, m.id AS model_id, m.version, m.dataset_id
+               FROM model_activations a JOIN models m ON m.id = a.model_id ORDER BY a.id"""
+        )
 
     def get(self, model_id: int) -> dict:
         row = self._store.one(f"{WITH_DATASET} WHERE m.id = ?", [model_id])

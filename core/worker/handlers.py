@@ -43,6 +43,7 @@ class Reporter:
         self.store, self.job_id, self.every = store, job_id, every_seconds
         self.stopping = stopping
         self._last, self._started = 0.0, time.monotonic()
+        self._losses: list[tuple[str, int, float]] = []
 
     def __call__(self, fraction: float, phase: str, message: str = "", force: bool = False) -> bool:
         if self.stopping():
@@ -61,6 +62,11 @@ class Reporter:
             raise JobCancelled(f"cancelled during {phase}")
 
     def training_progress(self, record: dict) -> bool:
+        """Progress, and the loss of every step (stored with each report: the curve)."""
+        self._losses.append((record["phase"], int(record["step"]), float(record["loss"])))
+        if record["step"] == record["steps"] or time.monotonic() - self._last >= self.every:
+            self.store.jobs.add_losses(self.job_id, self._losses)
+            self._losses = []
         message = (
             f"{record['phase']} step {record['step']}/{record['steps']}, loss {record['loss']:.4f}"
         )

@@ -37,7 +37,7 @@ def test_versions_are_listed_and_can_be_rolled_back(modelled_db):
     assert list(table["version"]) == [2, 1]
     # version 1 went through the worker's embed job: its trend calls were scored on
     # test-split patients; version 2 (no embed job) has no such figure
-    held_out = dict(zip(table["version"], table["trend_test_macro_f1"], strict=True))
+    held_out = dict(zip(table["version"], table["Trend F1 (new patients)"], strict=True))
     assert 0.0 <= held_out[1] <= 1.0 and held_out[2] != held_out[2]  # NaN: not measured
     app.selectbox[0].set_value(next(o for o in app.selectbox[0].options if o.startswith("v2")))
     next(b for b in app.button if b.label == "Activate").click().run()
@@ -81,3 +81,38 @@ def test_a_rater_who_is_not_a_lead_gets_no_controls(modelled_db):
     assert not labels & {"Activate", "Queue training", "Cancel", "Retry"}
     assert not app.number_input and not app.get("form")
     assert "Study leads" in " ".join(c.value for c in app.caption)
+
+
+def test_readable_metrics_a_loss_curve_and_activations_across_versions(modelled_db):
+    import json
+
+    with Store(modelled_db) as store:
+        first = store.models.active()
+        train_job = next(j for j in store.jobs.list() if j["kind"] == "train")
+        recorded = store.jobs.losses(train_job["id"])
+        second = store.models.create("conpro", first["config"])
+        store.models.finish(second["id"], first["checkpoint_path"], {"tau_abnormal": 0.2})
+        store.models.chain_ready(second["id"])
+        store.models.activate(second["id"])
+        store.models.activate(first["id"])  # and back: a roll back
+    assert len(recorded) > 3 and {p["phase"] for p in recorded} >= {"pro"}
+    app = sign_in(page("training"))
+    assert not app.exception
+    columns = list(app.dataframe[0].value.columns)
+    assert "Severity order, abnormal (test)" in columns and "tau_abnormal" not in columns
+    charts = {c.proto.id.split("-")[-1]: json.loads(c.proto.spec) for c in app.get("plotly_chart")}
+    by_version = next(
+        s for s in charts.values() if any(t.get("name") == "activated" for t in s["data"])
+    )
+    marks = [
+        (t["name"], t["x"][0])
+        for t in by_version["data"]
+        if t.get("name") in ("activated", "rolled back to")
+    ]
+    assert marks[-1] == ("rolled back to", 1) and ("activated", 2) in marks
+    curve = next(
+        s
+        for s in charts.values()
+        if s["layout"].get("yaxis", {}).get("title", {}).get("text") == "loss"
+    )
+    assert sum(len(t["x"]["bdata"]) > 0 for t in curve["data"]) >= 1
