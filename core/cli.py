@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.importers import ManifestError, NpzFormatError, import_folder, import_npz
+from core.importers import ManifestError, NpzFormatError, import_source
 from core.paths import resolve_db_path
 from core.store import Store, StoreError
 
@@ -98,13 +98,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _import(store: Store, args: argparse.Namespace) -> int:
-    src = Path(args.src)
-    if not src.exists():
-        raise FileNotFoundError(f"{src} does not exist.")
-    if src.suffix.lower() == ".npz":
-        report = import_npz(store, src, args.dataset)
-    else:
-        report = import_folder(store, src, args.dataset or src.resolve().name, args.manifest)
+    report = import_source(store, Path(args.src), args.dataset, args.manifest)
     for outcome in report.outcomes:
         if outcome.status == "rejected":
             print(f"rejected  {outcome.file}: {outcome.reason}")

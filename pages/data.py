@@ -13,10 +13,9 @@ from core.importers import (
     ManifestError,
     NpzFormatError,
     OutsideImportRoot,
-    import_files,
-    import_folder,
-    import_npz,
     import_root,
+    import_source,
+    import_uploads,
     inside_import_root,
 )
 from pages.common import open_store, signed_in_user, worker_banner
@@ -154,7 +153,7 @@ def _import_tab() -> None:
                 source_folder = inside_import_root(root, folder)
                 manifest_file = inside_import_root(root, manifest) if manifest else None
                 _show_report(
-                    import_folder(store, source_folder, dataset_name, manifest_file, on_progress)
+                    import_source(store, source_folder, dataset_name, manifest_file, on_progress)
                 )
     except (ManifestError, NpzFormatError, FileNotFoundError, OutsideImportRoot) as exc:
         st.error(f"Nothing was imported: {exc}")
@@ -164,15 +163,8 @@ def _import_uploads(root: Path, uploads, dataset_name: str, on_progress) -> None
     """Uploaded files go through the same importers and checks as server folders."""
     for upload in uploads:
         (root / Path(upload.name).name).write_bytes(upload.getvalue())
-    for archive in [p for p in root.iterdir() if p.suffix == ".npz"]:
-        _show_report(import_npz(store, archive, dataset_name, on_progress))
-    manifest = next((p for p in root.iterdir() if p.suffix == ".csv"), None)
-    others = [p for p in root.iterdir() if p.suffix not in (".npz", ".csv")]
-    if others:
-        from core.importers.manifest import read_manifest
-
-        rows = read_manifest(manifest) if manifest else None
-        _show_report(import_files(store, root, others, dataset_name, rows, on_progress))
+    for report in import_uploads(store, root, dataset_name, on_progress):
+        _show_report(report)
 
 
 def _export_tab() -> None:

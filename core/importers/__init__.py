@@ -5,6 +5,7 @@ from .manifest import ManifestError
 from .npz import NpzFormatError, import_npz
 from .report import ImportReport
 from .root import OutsideImportRoot, import_root, inside_import_root
+from .source import import_source, import_uploads
 
 __all__ = [
     "ImportReport",
@@ -15,5 +16,7 @@ __all__ = [
     "import_folder",
     "import_npz",
     "import_root",
+    "import_source",
+    "import_uploads",
     "inside_import_root",
 ]

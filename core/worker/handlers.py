@@ -135,7 +135,7 @@ def handle_project(store: Store, job: dict, report: Reporter, context: dict) -> 
 
 
 def handle_import(store: Store, job: dict, report: Reporter, context: dict) -> dict:
-    from core.importers import import_folder, import_npz, import_root, inside_import_root
+    from core.importers import import_root, import_source, inside_import_root
 
     params = job["params"]
     root = import_root(store.path)
@@ -145,12 +145,7 @@ def handle_import(store: Store, job: dict, report: Reporter, context: dict) -> d
     def progress(done: int, total: int) -> None:
         report.check(done / max(total, 1), "importing", f"{done} of {total} files")
 
-    if source.suffix.lower() == ".npz":
-        result = import_npz(store, source, params.get("dataset"), progress)
-    else:
-        result = import_folder(
-            store, source, params.get("dataset") or source.name, manifest, progress
-        )
+    result = import_source(store, source, params.get("dataset"), manifest, progress)
     return {
         "counts": result.counts(),
         "rejected": [
