@@ -42,13 +42,15 @@ RECORD_KEYDOWN = (
     "document.addEventListener('keydown', () => { window.__pressed = performance.now(); },"
     " {capture: true});"
 )
-# true once the pair's two images differ from ``before`` and have loaded
+# both images are one element, so their sources change together
+PAIR_STATE = (
+    "() => Array.from(document.querySelectorAll('.st-key-pair img')).map(i => i.src).join('|')"
+)
+# the time once the pair's two images are other ones, loaded
 PAIR_CHANGED = """(before) => {
     const images = Array.from(document.querySelectorAll(".st-key-pair img"));
-    if (images.length !== 2) return false;
-    const now = images.map(i => i.src).join("|");
-    if (now === before || !images.every(i => i.complete && i.naturalWidth > 0)) return false;
-    return performance.now();
+    if (images.length !== 2 || images.map(i => i.src).join("|") === before) return false;
+    return images.every(i => i.complete && i.naturalWidth > 0) ? performance.now() : false;
 }"""
 
 
@@ -65,7 +67,7 @@ def _start(command: list[str], env: dict) -> subprocess.Popen:
 
 
 def _shown_pair(page) -> tuple[int, int]:
-    captions = page.locator(".st-key-pair [data-testid='stCaptionContainer']")
+    captions = page.locator(".st-key-pair [data-testid='stImageCaption']")
     ids = [int(re.match(r"#(\d+)", captions.nth(i).inner_text()).group(1)) for i in (0, 1)]
     return ids[0], ids[1]
 
@@ -120,22 +122,10 @@ def _judge(url: str, db: Path, phase: str, presses: int, browser) -> dict:
     shown, latencies = [], []
     for k in range(presses):
         key = KEYS[k % len(KEYS)]
-        page.wait_for_function(
-            "() => document.querySelectorAll('.st-key-pair img').length === 2 && "
-            "Array.from(document.querySelectorAll('.st-key-pair img')).every(i => i.complete)"
-        )
         pair = _shown_pair(page)
-        before = page.evaluate(
-            "() => Array.from(document.querySelectorAll('.st-key-pair img'))"
-            ".map(i => i.src).join('|')"
-        )
+        before = page.evaluate(PAIR_STATE)
         page.keyboard.press(key)
-        try:
-            done = page.wait_for_function(PAIR_CHANGED, arg=before, polling="raf", timeout=30_000)
-        except Exception:
-            page.screenshot(path="/tmp/jl_fail.png")
-            print(before, page.evaluate("window.__pressed"), flush=True)
-            raise
+        done = page.wait_for_function(PAIR_CHANGED, arg=before, polling="raf", timeout=30_000)
         latencies.append(done.json_value() - page.evaluate("window.__pressed"))
         shown.append((pair, OUTCOME[key]))
         if phase == "training" and k % 20 == 0:

@@ -3,10 +3,10 @@
 Only the pair and its buttons rerun after an answer (``st.fragment``). Each image is sent
 as its stored file (the same bytes give the same URL, so the browser's cache serves an
 image it has seen), scaled by the browser, zoom and contrast applied in CSS. The next
-pair is chosen, and its images sent hidden, after the current pair is on screen. Every
-answer button is keyed by the pair it was drawn with, so a key press is stored against
-the pair that was on screen when it was pressed or not at all (a press that reaches the
-server after its pair has gone is dropped, and the pair on screen does not change).
+pair is chosen, and its images sent hidden, after the current pair is on screen. Each
+answer carries the token of the pair it was drawn with (the button's arguments), so an
+answer is stored once, against that pair, or refused with a notice when that pair has
+already gone (the pair on screen then stays).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ ANSWERS = [  # (outcome, label, keyboard shortcut)
     ("equal", "Equal", "E"),
     ("skip", "Can't tell (skip)", "S"),
 ]
+IMAGE_WIDTH = 460  # pixels on screen per image; the browser scales the stored file
 PAIR_CHOICE = {  # label -> strategy name
     "Most informative (active)": "active",
     "Random": "random",
@@ -190,7 +191,7 @@ def _style(zoom: float, contrast: float, small: bool) -> None:
     """Zoom and contrast in the browser; small images scaled without smoothing."""
     st.html(
         f"""<style>
-        .st-key-pair [data-testid="stImage"] {{ overflow: hidden; }}
+        .st-key-pair [data-testid="stImage"] {{ overflow: hidden; margin-right: 12px; }}
         .st-key-pair [data-testid="stImage"] img {{
             transform: scale({zoom}); filter: contrast({contrast});
             image-rendering: {"pixelated" if small else "auto"};
@@ -253,20 +254,22 @@ def judging() -> None:
 
     _style(zoom, contrast, small=max(row["width"] for _, row in shown.values()) < 128)
     st.markdown("#### Which image shows **more severe** disease?")
-    with st.container(key="pair"):
-        for column, side in zip(st.columns(2), ("left", "right"), strict=True):
-            path, row = shown[side]
-            column.image(str(path), width="stretch")
-            if show_details:
-                column.caption(
-                    f"#{row['id']} · {row['dataset']} · grade {row['grade']} · "
-                    f"{row['patient'] or 'no patient'} · {row['visit_date'] or 'no date'}"
-                )
+    details = [
+        f"#{row['id']} · {row['dataset']} · grade {row['grade']} · "
+        f"{row['patient'] or 'no patient'} · {row['visit_date'] or 'no date'}"
+        for _, row in shown.values()
+    ]
+    with st.container(key="pair"):  # one element for both: they change together, at once
+        st.image(
+            [str(shown[side][0]) for side in ("left", "right")],
+            caption=details if show_details else None,
+            width=IMAGE_WIDTH,
+        )
     buttons = st.columns(len(ANSWERS) + 1)
     for column, (outcome, label, key) in zip(buttons, ANSWERS, strict=False):
         column.button(
             f"{label} ({key})",
-            key=f"answer_{outcome}_{pair['token'][:12]}",  # a press names its pair
+            key=f"answer_{outcome}",
             shortcut=key,
             on_click=_answer,
             args=(outcome, pair["token"]),

@@ -34,9 +34,7 @@ def row_count(db) -> int:
 
 
 def shown_pair(page) -> tuple[int, int]:
-    captions = page.locator("[data-testid='stCaptionContainer']").filter(
-        has_text=re.compile(r"^#\d+ ·")
-    )
+    captions = page.locator(".st-key-pair [data-testid='stImageCaption']")
     captions.nth(1).wait_for(timeout=30_000)
     left, right = (int(re.match(r"#(\d+)", captions.nth(i).inner_text()).group(1)) for i in (0, 1))
     return left, right
@@ -101,3 +99,60 @@ def test_chart_pages_render_in_the_browser(app_server, page, path, heading, name
         assert chart.locator(".main-svg").count() >= 1  # plotly drew into the page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+OUTCOMES = {"ArrowLeft": "left", "ArrowRight": "right", "e": "equal"}
+# both images are one element: their sources change together, with their captions
+PAIR_STATE = (
+    "() => Array.from(document.querySelectorAll('.st-key-pair img')).map(i => i.src).join('|')"
+)
+PAIR_CHANGED = """(before) => {
+    const images = Array.from(document.querySelectorAll(".st-key-pair img"));
+    return images.length === 2 && images.map(i => i.src).join("|") !== before
+        && images.every(i => i.complete && i.naturalWidth > 0);
+}"""
+
+
+def test_fast_presses_store_one_row_each_for_the_pair_on_screen(app_server, page):
+    """Each key goes down as soon as the new pair's images are on screen, without waiting
+    for the database: every press is one row, in order, about the pair shown when it
+    went down."""
+    url, db = app_server
+    page.goto(f"{url}/compare")
+    page.get_by_label("Your name").fill("Dr Quick")
+    page.get_by_role("button", name="Sign in").click()
+    wait_idle(page)
+    page.get_by_text("Show dates and details").click()
+    wait_idle(page)
+    page.get_by_role("heading", name="Compare").click()
+    pressed = []
+    for k in range(20):
+        key = ("ArrowLeft", "ArrowRight", "e")[k % 3]
+        left, right = shown_pair_in(page)
+        before = page.evaluate(PAIR_STATE)
+        page.keyboard.press(key)
+        try:
+            page.wait_for_function(PAIR_CHANGED, arg=before, timeout=30_000)
+        except Exception:
+            page.screenshot(path="/tmp/fast_fail.png")
+            raise AssertionError(f"press {k} ({key}) did not change the pair") from None
+        pressed.append((OUTCOMES[key], left, right))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with Store(db) as store:
+            stored = store.all(
+                "SELECT j.outcome, j.left_image_id, j.right_image_id FROM judgments j "
+                "JOIN raters r ON r.id = j.rater_id WHERE r.name = 'Dr Quick' ORDER BY j.id"
+            )
+        if len(stored) >= len(pressed):
+            break
+        time.sleep(0.2)
+    got = [(r["outcome"], r["left_image_id"], r["right_image_id"]) for r in stored]
+    assert got == pressed, f"stored {got}\npressed {pressed}"
+
+
+def shown_pair_in(page) -> tuple[int, int]:
+    captions = page.locator(".st-key-pair [data-testid='stImageCaption']")
+    captions.nth(1).wait_for(timeout=30_000)
+    ids = (re.match(r"#(\d+)", captions.nth(i).inner_text()).group(1) for i in (0, 1))
+    return tuple(int(i) for i in ids)

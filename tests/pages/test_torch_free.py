@@ -19,8 +19,7 @@ for name in ("data", "compare", "latent", "patients", "training", "raters"):
         app.sidebar.button(key="sign_in").click().run()
     if name == "compare":
         app.sidebar.radio[1].set_value("Most informative (active)").run()
-        token = app.session_state["pair"]["token"]
-        app.button(key=f"answer_left_{token[:12]}").click().run()
+        app.button(key="answer_left").click().run()
     rendered[name] = {"exception": bool(app.exception), "torch": "torch" in sys.modules}
 print(json.dumps(rendered))
 """
