@@ -48,7 +48,7 @@ class Scope:
 
 
 STRATEGIES: dict[str, PairStrategy] = {"random": RandomStrategy(), "active": ActiveStrategy()}
-DEFAULT_STRATEGY = "random"
+DEFAULT_STRATEGY = "active"  # never clearly behind random, ahead with a noisier rater (docs)
 
 
 def candidates_for(store: Store, scope: Scope) -> list[int]:

@@ -1,6 +1,7 @@
 import os
 
 from core.store import Store
+from core.strategies import DEFAULT_STRATEGY
 from tests.pages.conftest import page, sign_in
 
 
@@ -38,7 +39,7 @@ def test_answers_are_stored_with_rater_sides_strategy_and_time(seeded_db):
     stored = rows(seeded_db)
     assert [r["outcome"] for r in stored] == ["left", "right", "equal", "skip"]
     assert {r["name"] for r in stored} == {"Dr Amara"}
-    assert all(r["strategy"] == "random" and r["response_ms"] >= 0 for r in stored)
+    assert all(r["strategy"] == DEFAULT_STRATEGY and r["response_ms"] >= 0 for r in stored)
     assert len({frozenset((r["left_image_id"], r["right_image_id"])) for r in stored}) == 4
     assert "this session: 4" in app.caption[0].value
 
