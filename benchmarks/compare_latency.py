@@ -5,8 +5,9 @@ Measured per answer, exactly the calls the page makes: store the answer (append-
 with its double-submit token), for the active strategy replay the new answer into the
 stored beliefs, draw the next pair from the cached candidate ids (skipping pairs this
 rater already answered and pairs on other raters' screens), note it as on screen,
-randomise the sides, fetch both image rows and prepare both display images (decode,
-zoom, contrast, resize). Streamlit's own rendering and the browser are not included.
+randomise the sides, fetch both image rows and prepare both images as Streamlit sends
+them (decode, encode as PNG; zoom and contrast are CSS in the browser). Streamlit's own
+rendering and the browser are not included (``benchmarks/judging_latency.py`` has them).
 Each strategy is measured in the same run, on the same store; the one-off build of the
 beliefs (the active version's prior plus every answer replayed) is timed apart.
 
@@ -17,6 +18,7 @@ beliefs (the active version's prior plus every answer replayed) is timed apart.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
 import statistics
@@ -26,12 +28,12 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from core.imaging import save_pixels
 from core.selection.state import belief_lookup, catch_up
 from core.store import Answer, NewImage, Store
 from core.strategies import STRATEGIES, Scope, candidates_for, present
-from pages.common import display_image
 
 from .common import write_json
 
@@ -69,6 +71,15 @@ def seed(store: Store, images: int, judgments: int) -> None:
             made += 1
 
 
+def as_sent(path: Path) -> bytes:
+    """What the page does with each image: Streamlit decodes the stored file and sends
+    it as PNG (zoom and contrast are applied by the browser)."""
+    buffer = io.BytesIO()
+    with Image.open(path) as image:
+        image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def measure(store: Store, answers: int, name: str, rater_number: int) -> list[float]:
     rater = store.raters.ensure(f"rater {rater_number}")  # has about 2,000 answers already
     dataset = store.datasets.by_name("bench")["id"]
@@ -103,7 +114,7 @@ def measure(store: Store, answers: int, name: str, rater_number: int) -> list[fl
         pair = present(chosen, rng)
         for image_id in pair:
             row = store.images.get(image_id)
-            display_image(store.media_path(row["pixel_path"]), zoom=1.5, contrast=1.2)
+            as_sent(store.media_path(row["pixel_path"]))
         timings.append((time.perf_counter() - started) * 1000)
     return timings
 

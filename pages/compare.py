@@ -264,6 +264,7 @@ def judging() -> None:
             [str(shown[side][0]) for side in ("left", "right")],
             caption=details if show_details else None,
             width=IMAGE_WIDTH,
+            output_format="PNG",  # lossless: Streamlit would send a small image as JPEG
         )
     buttons = st.columns(len(ANSWERS) + 1)
     for column, (outcome, label, key) in zip(buttons, ANSWERS, strict=False):
@@ -286,7 +287,7 @@ def judging() -> None:
         with st.container(key="prefetch"):
             for side in ("left", "right"):
                 try:
-                    st.image(str(_image_path(upcoming[side])[0]))
+                    st.image(str(_image_path(upcoming[side])[0]), output_format="PNG")
                 except (FileNotFoundError, NotFound, OSError):
                     state.upcoming = None  # chosen again, checked again, when it is needed
 
