@@ -10,7 +10,7 @@ from core.importers.ingest import ImageFacts, ingest
 from core.importers.splits import assign_split
 from core.paths import RETINAMNIST_NPZ
 from core.store import Store
-from core.synthetic import CohortConfig, generate_cohort
+from core.synthetic import CohortConfig, generate_with_lesions
 
 RETINA_DATASET = "RetinaMNIST"
 COHORT_DATASET = "Synthetic cohort"
@@ -34,7 +34,7 @@ def import_cohort(
         source=f"core.synthetic seed={config.seed}",
     )
     report = ImportReport()
-    for visit, pixels in generate_cohort(config):
+    for visit, pixels, lesions in generate_with_lesions(config):
         name = f"{visit.patient_code} visit {visit.visit_index}"
         facts = ImageFacts(
             patient_source_id=visit.patient_code,
@@ -45,7 +45,12 @@ def import_cohort(
             known_severity=visit.severity,
             split=assign_split(visit.patient_code),
             source="synthetic cohort",
-            metadata={"trajectory": visit.trajectory, "acquisition_quality": visit.quality},
+            metadata={
+                "trajectory": visit.trajectory,
+                "acquisition_quality": visit.quality,
+                # [kind, x, y, radius] in pixels of the stored image, for patch-level work
+                "lesions": [[le.kind, le.x, le.y, le.radius] for le in lesions],
+            },
         )
         image_id, created = ingest(store, dataset_id, to_display_pixels(pixels), facts)
         report.add(name, "imported" if created else "duplicate", "", image_id)

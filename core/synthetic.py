@@ -91,8 +91,21 @@ def _trajectory(kind: str, count: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(curve + rng.normal(0, 0.03, count), 0.0, 1.0)
 
 
-def render_fundus(visit: Visit, size: int, seed: int) -> np.ndarray:
-    """An H x W x 3 uint8 fundus-like picture of ``visit``."""
+@dataclass(frozen=True)
+class Lesion:
+    """Where the generator drew a lesion, in pixels of the rendered image."""
+
+    kind: str  # "haemorrhage" (dark) or "exudate" (bright)
+    x: float
+    y: float
+    radius: float
+
+
+def render_fundus(
+    visit: Visit, size: int, seed: int, lesions: list[Lesion] | None = None
+) -> np.ndarray:
+    """An H x W x 3 uint8 fundus-like picture of ``visit``. With ``lesions``, every spot
+    drawn is appended to it (the picture is the same either way)."""
     rng = np.random.default_rng([seed, int(visit.patient_code[4:]), visit.visit_index])
     s = visit.severity
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
@@ -120,10 +133,11 @@ def render_fundus(visit: Visit, size: int, seed: int) -> np.ndarray:
         vessel = (np.abs(offset) * disc_dist < width) & (disc_dist > disc_r * 0.6)
         image[vessel] = image[vessel] * 0.55 + np.array([120.0, 20.0, 20.0]) * 0.45
 
+    drawn = [] if lesions is None else lesions
     for _ in range(rng.poisson(14 * s**1.6)):
-        _spot(image, rng, size, colour=(90.0, 10.0, 10.0), max_radius=2.6)
+        drawn.append(_spot(image, rng, size, (90.0, 10.0, 10.0), 2.6, "haemorrhage"))
     for _ in range(rng.poisson(10 * max(0.0, s - 0.5) ** 1.2)):
-        _spot(image, rng, size, colour=(245.0, 230.0, 140.0), max_radius=1.6)
+        drawn.append(_spot(image, rng, size, (245.0, 230.0, 140.0), 1.6, "exudate"))
 
     image = _acquire(image, visit.quality, rng, xx, yy, size)
     image[~fundus] = 0
@@ -136,13 +150,15 @@ def _spot(
     size: int,
     colour: tuple[float, float, float],
     max_radius: float,
-) -> None:
+    kind: str,
+) -> Lesion:
     r, a = 0.4 * size * np.sqrt(rng.random()), rng.uniform(0, 2 * np.pi)
     cx, cy = size / 2 + r * np.cos(a), size / 2 + r * np.sin(a)
     radius = rng.uniform(0.8, max_radius) * size / 96
     yy, xx = np.ogrid[0:size, 0:size]
     mask = (xx + 0.5 - cx) ** 2 + (yy + 0.5 - cy) ** 2 < radius**2
     image[mask] = image[mask] * 0.3 + np.array(colour) * 0.7
+    return Lesion(kind, float(cx), float(cy), float(radius))
 
 
 def _acquire(
@@ -165,5 +181,15 @@ def _acquire(
 
 
 def generate_cohort(config: CohortConfig = CohortConfig()) -> Iterator[tuple[Visit, np.ndarray]]:
+    for visit, pixels, _ in generate_with_lesions(config):
+        yield visit, pixels
+
+
+def generate_with_lesions(
+    config: CohortConfig = CohortConfig(),
+) -> Iterator[tuple[Visit, np.ndarray, list[Lesion]]]:
+    """Each visit, its picture, and the lesions drawn in it (centres and radii in pixels,
+    at ``config.image_size``; render larger, say 128 px, for patch-level work)."""
     for visit in plan_cohort(config):
-        yield visit, render_fundus(visit, config.image_size, config.seed)
+        lesions: list[Lesion] = []
+        yield visit, render_fundus(visit, config.image_size, config.seed, lesions), lesions

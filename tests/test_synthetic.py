@@ -73,3 +73,35 @@ def _by_patient(visits):
     for visit in visits:
         grouped.setdefault(visit.patient_code, []).append(visit)
     return grouped
+
+
+def test_the_generator_records_where_it_drew_each_lesion():
+    from core.synthetic import generate_with_lesions
+
+    config = CohortConfig(patients=12, image_size=128)
+    items = list(generate_with_lesions(config))
+    plain = list(generate_cohort(config))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(items, plain, strict=True))
+    severe = [(v, p, ls) for v, p, ls in items if v.severity > 0.7]
+    mild = [(v, p, ls) for v, p, ls in items if v.severity < 0.2]
+    assert severe and mild
+    assert np.mean([len(ls) for *_, ls in severe]) > 3 * np.mean([len(ls) for *_, ls in mild])
+    darker = []
+    for _, pixels, lesions in severe:
+        red = pixels[..., 0].astype(float)
+        for lesion in (le for le in lesions if le.kind == "haemorrhage"):
+            x, y = int(lesion.x), int(lesion.y)
+            assert 0 <= x < 128 and 0 <= y < 128 and 0 < lesion.radius < 5
+            darker.append(red[y, x] < np.median(red[red > 0]))
+    assert np.mean(darker) > 0.8  # a haemorrhage is dark where it was drawn
+
+
+def test_the_demo_cohort_stores_its_lesions(store):
+    from core.demo import import_cohort
+
+    import_cohort(store, CohortConfig(patients=4, image_size=32))
+    metadata = [store.images.get(r["id"])["metadata"] for r in store.images.query()]
+    assert all("lesions" in m for m in metadata)
+    assert any(m["lesions"] for m in metadata)
+    kind, x, y, radius = next(le for m in metadata for le in m["lesions"])
+    assert kind in ("haemorrhage", "exudate") and 0 <= x < 32 and 0 <= y < 32 and radius > 0
