@@ -51,6 +51,15 @@ METHOD_INFO: dict[str, MethodInfo] = {
             ("learner",),
         ),
         MethodInfo(
+            "comcl",
+            "CoMCL (image level): each image against its low-quality twin, the other "
+            "class's views as negatives, hardest first with a self-paced share that grows "
+            "over training (patch level not built yet)",
+            "contrastive",
+            False,
+            ("comcl",),
+        ),
+        MethodInfo(
             "supcon2",
             "SupCon-2: the Con step alone (normal vs abnormal)",
             "contrastive",

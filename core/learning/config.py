@@ -40,6 +40,10 @@ class TrainConfig:
     alpha: float = 0.5  # SEMISE: alpha * NT-Xent + (1 - alpha) * preference
     temperature: float = 0.5  # NT-Xent temperature
     supcon_temperature: float = 0.1  # SupCon temperature
+    # CoMCL: temperature (the paper's value is lost from the extracted text; SupCon's
+    # 0.1 chosen) and the share of each anchor's negatives kept at the phase's start
+    comcl_temperature: float = 0.1
+    comcl_keep_start: float = 0.3
     learner_loss: str = "wcl"  # LEARNER pre-training: mse, cl (MSE + CL) or wcl (MSE + wCL)
     use_grade_pairs: bool = True  # preference pairs derived from grades
     use_judgments: bool = True  # preference pairs from expert judgments in the store

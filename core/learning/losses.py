@@ -167,3 +167,64 @@ def _check_pair(a: torch.Tensor, b: torch.Tensor, target: torch.Tensor) -> None:
 def _check_temperature(temperature: float) -> None:
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
+
+
+def self_paced_keep(
+    logits: torch.Tensor, negatives: torch.Tensor, keep_fraction: float
+) -> torch.Tensor:
+    """CoMCL's self-paced choice of negatives: for each anchor (row), keep the negatives
+    whose loss term is largest, ``ceil(keep_fraction x |negatives|)`` of them.
+
+    A negative k of anchor i enters the loss as ``exp(l_ik)``, so its share of the loss
+    rises with the logit ``l_ik``; "loss above a threshold lambda" is ``l_ik >= lambda_i``
+    with ``lambda_i`` the row's ``(1 - keep_fraction)`` quantile. The decision uses the
+    logits before this step's update (detached), as self-paced learning fixes ``v``
+    from the current parameters before updating them. Returns a boolean (B, B) mask."""
+    if not 0.0 < keep_fraction <= 1.0:
+        raise ValueError(f"keep_fraction must lie in (0, 1], not {keep_fraction}")
+    scores = logits.detach().masked_fill(~negatives, float("-inf"))
+    counts = negatives.sum(1)
+    kept = torch.ceil(counts.float() * keep_fraction).long()
+    order = scores.argsort(dim=1, descending=True)
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(order.shape[1], device=order.device).expand_as(order))
+    return negatives & (rank < kept[:, None])
+
+
+def comcl_loss(
+    z_clean: torch.Tensor,
+    z_low: torch.Tensor,
+    abnormal: torch.Tensor,
+    temperature: float = 0.1,
+    keep_fraction: float = 1.0,
+) -> torch.Tensor:
+    """CoMCL's image-level multi-level contrastive loss (our reading, ``docs/methods.md``).
+
+    ``z_clean`` and ``z_low`` (B, D) embed the same B images at high and low quality;
+    ``abnormal`` (B,) says which show lesions. Over the 2B views, anchor i's positive is
+    its own other-quality twin p(i) (quality level: a low-quality factor is not a
+    feature); its negatives N(i) are the views of the other class, at either quality
+    (lesion level, across quality); views of its own class are neither (no false
+    negatives). With ``l_ik = cos(z_i, z_k) / t`` and the self-paced keep mask v:
+
+        loss_i = -l_ip + log( exp(l_ip) + sum_{k in N(i)} v_ik exp(l_ik) )
+
+    averaged over the anchors that have a negative.
+    """
+    if z_clean.shape != z_low.shape or z_clean.dim() != 2 or abnormal.shape != z_clean.shape[:1]:
+        raise ValueError("z_clean and z_low must be (B, D) and abnormal (B,)")
+    _check_temperature(temperature)
+    z = F.normalize(torch.cat([z_clean, z_low]), dim=1)
+    label = torch.cat([abnormal, abnormal]).bool()
+    n = z_clean.shape[0]
+    logits = z @ z.T / temperature
+    twin = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    negatives = label[:, None] != label[None, :]
+    kept = self_paced_keep(logits, negatives, keep_fraction)
+    has_negative = kept.any(1)
+    if not has_negative.any():
+        return z_clean.sum() * 0.0
+    positive = logits.gather(1, twin[:, None])
+    candidates = logits.masked_fill(~kept, float("-inf"))
+    denominator = torch.logsumexp(torch.cat([positive, candidates], dim=1), dim=1)
+    return (denominator - positive.squeeze(1))[has_negative].mean()

@@ -15,6 +15,7 @@ from .catalog import METHOD_INFO
 from .data import augment
 from .encoders import SeverityNet, normality_anchor
 from .losses import (
+    comcl_loss,
     learner_contrastive_loss,
     margin_contrastive_loss,
     normal_anchor_distance,
@@ -23,6 +24,7 @@ from .losses import (
     supcon_loss,
 )
 from .pairs import binary_pairs
+from .quality import low_quality
 
 Step = Callable[[SeverityNet, "StepContext"], tuple[torch.Tensor, dict[str, float]]]
 
@@ -39,6 +41,7 @@ class StepContext:
     rng: np.random.Generator
     generator: torch.Generator
     device: torch.device
+    phase_progress: float = 0.0  # share of the current phase's steps already taken
 
     def batch(self, index: np.ndarray) -> torch.Tensor:
         from .device import to_device
@@ -127,6 +130,23 @@ def supconn_step(net: SeverityNet, ctx: StepContext):
     return supcon_loss(features, labels, ctx.config.supcon_temperature), {}
 
 
+def comcl_step(net: SeverityNet, ctx: StepContext):
+    """CoMCL at image level: each graded image against its own low-quality twin, the
+    other class's views (both qualities) as negatives, the hardest first: the share of
+    negatives kept grows linearly from ``comcl_keep_start`` to all over the phase."""
+    labelled = np.flatnonzero(ctx.grades >= 0)
+    index = ctx.rng.choice(labelled, ctx.config.batch_size)
+    images = ctx.batch(index)
+    clean = augment(images, ctx.generator)
+    low = low_quality(augment(images, ctx.generator), ctx.generator)
+    z_clean, z_low = net.contrastive(torch.cat([clean, low])).float().chunk(2)
+    start = ctx.config.comcl_keep_start
+    keep = start + (1 - start) * ctx.phase_progress
+    abnormal = torch.as_tensor(ctx.grades[index] > 0, device=z_clean.device)
+    loss = comcl_loss(z_clean, z_low, abnormal, ctx.config.comcl_temperature, keep)
+    return loss, {"negatives_kept": keep}
+
+
 def supervised_step(net: SeverityNet, ctx: StepContext):
     """The ceiling: cross-entropy on the grades, end to end, inverse-frequency weights."""
     labelled = np.flatnonzero(ctx.grades >= 0)
@@ -173,6 +193,7 @@ STEPS: dict[str, tuple[tuple[str, Step], ...]] = {
     "selfpro": (("simclr", simclr_step), ("semise", semise_step)),
     "learner": (("learner", learner_step),),
     "supcon2": (("con", con_step),),
+    "comcl": (("comcl", comcl_step),),
     "supconn": (("supcon", supconn_step),),
     "simclr": (("simclr", simclr_step),),
     "supervised": (("supervised", supervised_step),),

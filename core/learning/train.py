@@ -105,6 +105,7 @@ def train(
         _train_mode(net, config, phase)
         started = time.perf_counter()
         for index in range(steps):
+            context.phase_progress = index / steps
             with autocast(device):
                 loss, logs = step(net, context)
             if not torch.isfinite(loss):
