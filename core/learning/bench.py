@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .config import TrainConfig
-from .data import ImageSet, load_npz_splits
+from .data import ImageSet, degraded_copy, load_npz_splits
 from .evaluate import evaluate_with_outputs
 from .methods import METHODS
 from .metrics import constant_grade
@@ -151,8 +151,13 @@ def run_benchmark(
     resamples: int = 1000,
     log=print,
     first_seed: int = 0,
+    degraded: float | None = None,
 ) -> dict:
+    """``degraded``: also score every trained model on the test images at that quality
+    (``data.degraded_copy``) and report each method's drop, paired image by image."""
     train_set, val, test, test_source = data
+    test_degraded = degraded_copy(test, degraded) if degraded is not None else None
+    answers_degraded: dict[str, list[Answers]] = {}
     truth = test.health if test.health_is_truth else None
     runs: list[dict] = []
     answers: dict[str, list[Answers]] = {}
@@ -183,6 +188,11 @@ def run_benchmark(
                 answers.setdefault(label, []).append(
                     Answers(outputs.predicted, outputs.predicted_bayes, outputs.score)
                 )
+                if test_degraded is not None:
+                    _, worse = evaluate_with_outputs(trained, train_set, val, test_degraded)
+                    answers_degraded.setdefault(label, []).append(
+                        Answers(worse.predicted, worse.predicted_bayes, worse.score)
+                    )
                 runs.append(
                     {
                         "arm": label,
@@ -215,7 +225,13 @@ def run_benchmark(
         arm, _, phase = label.partition(":")
         spent = budget.get(arm, {})
         summary["budget"] = {phase: spent[phase]} if phase else spent
+    robustness = (
+        _robustness(test.grades, answers, answers_degraded, truth, resamples)
+        if test_degraded is not None
+        else None
+    )
     return {
+        "degraded": None if robustness is None else {"strength": degraded, "methods": robustness},
         "config": base.to_dict(),
         "arms": {a.label: dict(a.overrides) for a in arms},
         "seeds": list(range(first_seed, first_seed + seeds)),
@@ -232,6 +248,48 @@ def run_benchmark(
         "runs": runs,
         "methods": methods,
     }
+
+
+def _robustness(
+    grades: np.ndarray,
+    clean: dict[str, list[Answers]],
+    degraded: dict[str, list[Answers]],
+    truth: np.ndarray | None,
+    resamples: int,
+) -> dict:
+    """Per method: its figures on degraded test images and the drop from clean to
+    degraded (clean minus degraded, run k against run k on the same resample of images:
+    a positive drop is a loss)."""
+    result = {}
+    for label, runs in degraded.items():
+        worse = f"{label}@degraded"
+        summary = summarise_with_intervals(
+            grades, {label: clean[label], worse: runs}, truth, (label,), resamples
+        )
+        result[label] = {
+            "degraded": summary[worse]["metrics"],
+            "drop": dict(summary[worse]["paired"][label]),
+        }
+    return result
+
+
+def robustness_table(report: dict, figures: tuple[str, ...] = ("macro_f1", "tau_abnormal")) -> str:
+    """Clean and degraded figures and the paired drop, as markdown."""
+    degraded = report.get("degraded")
+    if not degraded:
+        return ""
+    header = " | ".join(f"{f} clean | {f} degraded | {f} drop" for f in figures)
+    lines = [f"| method | {header} |", "| --- |" + " --- |" * (3 * len(figures))]
+    for label, entry in degraded["methods"].items():
+        clean = report["methods"][label]["metrics"]
+        cells = []
+        for f in figures:
+            if f not in entry["drop"]:
+                cells += ["-", "-", "-"]
+                continue
+            cells += [_cell(clean[f]), _cell(entry["degraded"][f]), _cell(entry["drop"][f])]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _keep_con_step(label: str, config: TrainConfig, train_set: ImageSet, snapshots: dict):
@@ -326,8 +384,10 @@ def markdown_table(report: dict, figures: tuple[str, ...] = FIGURES) -> str:
 
 
 def _cell(figure: dict) -> str:
+    """mean ± SD over seeds [95% interval]; a paired difference has no SD column."""
     low, high = figure["ci95"]
-    return f"{figure['mean']:.3f} ± {figure['std']:.3f} [{low:.3f}, {high:.3f}]"
+    spread = f" ± {figure['std']:.3f}" if "std" in figure else ""
+    return f"{figure['mean']:.3f}{spread} [{low:.3f}, {high:.3f}]"
 
 
 def write_report(report: dict, path: str | Path) -> None:

@@ -72,6 +72,14 @@ def add_parsers(commands) -> None:
     bench.add_argument("--seeds", type=int, default=5)
     bench.add_argument("--first-seed", type=int, default=0)
     bench.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    bench.add_argument(
+        "--degraded",
+        nargs="?",
+        type=float,
+        const=0.6,
+        help="also score on the test images degraded at this strength (default 0.6: blur, "
+        "uneven light, noise, JPEG) and report each method's drop",
+    )
     bench.add_argument("--out", help="write the JSON report here")
     add_training_options(bench)
 
@@ -155,6 +163,7 @@ def run_bench(args: argparse.Namespace) -> int:
         load_cohort_data,
         markdown_table,
         parse_arm,
+        robustness_table,
         run_benchmark,
         write_report,
     )
@@ -169,10 +178,19 @@ def run_bench(args: argparse.Namespace) -> int:
     else:
         data = load_benchmark_data(args.train, args.test, config.image_size)
     report = run_benchmark(
-        config, data, arms, args.seeds, args.resamples, first_seed=args.first_seed
+        config,
+        data,
+        arms,
+        args.seeds,
+        args.resamples,
+        first_seed=args.first_seed,
+        degraded=args.degraded,
     )
     report["data"]["source"] = f"cohort:{args.cohort}" if args.cohort else args.train
     print(markdown_table(report))
+    if report["degraded"]:
+        print(f"\nDegraded test images (strength {args.degraded}):")
+        print(robustness_table(report))
     if args.out:
         write_report(report, args.out)
     return 0

@@ -3,7 +3,7 @@ small: RetinaMNIST is 1,200 images of 28 px), loaded from the store or an ``.npz
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,19 @@ def to_tensor(pixels: np.ndarray, size: int) -> torch.Tensor:
             images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
         )
     return ((images - MEAN) / STD).contiguous()
+
+
+def degraded_copy(image_set: ImageSet, strength: float, seed: int = 0) -> ImageSet:
+    """The same images at lower quality: every degradation of
+    ``core.imaging.degrade.degrade_fixed`` at ``strength``, applied to the 8-bit pictures
+    (JPEG included), then normalised again. Same order, same labels."""
+    from core.imaging.degrade import degrade_fixed
+
+    rng = np.random.default_rng(seed)
+    pixels = ((image_set.images * STD + MEAN).clamp(0, 1) * 255).round().byte()
+    pictures = pixels.permute(0, 2, 3, 1).numpy()
+    worse = np.stack([degrade_fixed(picture, strength, rng) for picture in pictures])
+    return replace(image_set, images=to_tensor(worse, image_set.images.shape[-1]))
 
 
 def load_npz_splits(path: str | Path, size: int) -> dict[str, ImageSet]:

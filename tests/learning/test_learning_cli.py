@@ -171,3 +171,40 @@ def test_bench_scores_an_official_test_split_when_one_is_given(tiny_npz, tmp_pat
     report = json.loads(out.read_text())
     assert report["data"]["n_test"] == 12 and report["data"]["test"] == "test.npz:test"
     assert report["data"]["n_train"] == 40  # nothing held out of train when a test is given
+
+
+def test_bench_degraded_scores_each_method_on_worse_images_and_reports_its_drop(
+    tiny_npz, tmp_path, capsys
+):
+    out = tmp_path / "robust.json"
+    args = ["bench", "--train", str(tiny_npz), "--methods", "comcl,supcon2", "--seeds", "1"]
+    assert main([*args, "--degraded", "--resamples", "30", "--out", str(out), *FAST]) == 0
+    printed = capsys.readouterr().out
+    assert "Degraded test images (strength 0.6)" in printed and "| comcl |" in printed
+    report = json.loads(out.read_text())
+    assert report["degraded"]["strength"] == 0.6
+    for method in ("comcl", "supcon2"):
+        entry = report["degraded"]["methods"][method]
+        clean = report["methods"][method]["metrics"]["macro_f1"]["mean"]
+        worse = entry["degraded"]["macro_f1"]["mean"]
+        drop = entry["drop"]["macro_f1"]
+        assert drop["mean"] == pytest.approx(clean - worse)  # clean minus degraded
+        low, high = drop["ci95"]
+        assert low <= high
+
+
+def test_a_degraded_copy_keeps_labels_and_order_and_changes_the_pixels():
+    import torch
+
+    from core.learning.data import ImageSet, degraded_copy, to_tensor
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, (5, 16, 16, 3)).astype(np.uint8)
+    clean = ImageSet(to_tensor(pixels, 16), np.arange(5) % 3, np.zeros(5), np.arange(5))
+    worse = degraded_copy(clean, 0.8)
+    assert worse.images.shape == clean.images.shape
+    assert np.array_equal(worse.grades, clean.grades) and np.array_equal(
+        worse.image_ids, clean.image_ids
+    )
+    assert not torch.allclose(worse.images, clean.images)
+    assert torch.equal(degraded_copy(clean, 0.8).images, worse.images)  # seeded: reproducible
