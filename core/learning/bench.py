@@ -29,7 +29,7 @@ from .data import ImageSet, degraded_copy, load_npz_splits
 from .evaluate import evaluate_with_outputs
 from .methods import METHODS
 from .metrics import constant_grade
-from .resampling import FIGURES, Answers, summarise_with_intervals
+from .resampling import FIGURES, Answers, drop_difference, summarise_with_intervals
 from .scoring import fit_anchor
 from .train import TrainingDiverged, TrainResult, total_steps, train
 
@@ -270,6 +270,18 @@ def _robustness(
             "degraded": summary[worse]["metrics"],
             "drop": dict(summary[worse]["paired"][label]),
         }
+        # against ConPro and SupCon-2: how much less this method loses (first runs)
+        for reference in ("conpro", "supcon2"):
+            if reference == label or reference not in degraded:
+                continue
+            result[label][f"smaller_drop_than_{reference}"] = drop_difference(
+                grades,
+                (clean[label][0], runs[0]),
+                (clean[reference][0], degraded[reference][0]),
+                ("macro_f1", "tau_abnormal"),
+                truth,
+                resamples,
+            )
     return result
 
 
@@ -289,6 +301,11 @@ def robustness_table(report: dict, figures: tuple[str, ...] = ("macro_f1", "tau_
                 continue
             cells += [_cell(clean[f]), _cell(entry["degraded"][f]), _cell(entry["drop"][f])]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for label, entry in degraded["methods"].items():
+        for key, differences in entry.items():
+            if key.startswith("smaller_drop_than_"):
+                shown = ", ".join(f"{f} {_cell(v)}" for f, v in differences.items())
+                lines.append(f"- {label} loses less than {key[18:]} by: {shown}")
     return "\n".join(lines)
 
 

@@ -176,6 +176,38 @@ def summarise_with_intervals(
     return summary
 
 
+def drop_difference(
+    grades: np.ndarray,
+    method: tuple[Answers, Answers],
+    reference: tuple[Answers, Answers],
+    names: tuple[str, ...],
+    truth: np.ndarray | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict]:
+    """How much less a method loses than a reference when the images get worse:
+    ``(reference clean - reference degraded) - (method clean - method degraded)`` for each
+    figure (positive: the method holds up better), all four scored on the same resample
+    of test images, with its 95% interval. Each pair is (clean answers, degraded answers)
+    of one run."""
+    rng = np.random.default_rng(seed)
+
+    def difference(index) -> dict[str, float]:
+        a, b = (figures(grades, answers, truth, index) for answers in method)
+        c, d = (figures(grades, answers, truth, index) for answers in reference)
+        return {f: (c[f] - d[f]) - (a[f] - b[f]) for f in names if f in a and f in c}
+
+    point = difference(None)
+    draws = {f: np.empty(resamples) for f in point}
+    for k in range(resamples):
+        index = rng.integers(0, len(grades), len(grades))
+        if len(np.unique(grades[index])) < len(np.unique(grades)):
+            index = _keep_every_grade(index, grades, rng)
+        for f, value in difference(index).items():
+            draws[f][k] = value
+    return {f: {"mean": point[f], "ci95": _interval(draws[f])} for f in point}
+
+
 def _keep_every_grade(index: np.ndarray, grades: np.ndarray, rng) -> np.ndarray:
     """A resample that lost a rare grade gets one image of it back, so that macro
     figures average over the same grades in every resample."""

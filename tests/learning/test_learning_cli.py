@@ -191,6 +191,11 @@ def test_bench_degraded_scores_each_method_on_worse_images_and_reports_its_drop(
         assert drop["mean"] == pytest.approx(clean - worse)  # clean minus degraded
         low, high = drop["ci95"]
         assert low <= high
+    versus = report["degraded"]["methods"]["comcl"]["smaller_drop_than_supcon2"]["macro_f1"]
+    supcon_drop = report["degraded"]["methods"]["supcon2"]["drop"]["macro_f1"]["mean"]
+    comcl_drop = report["degraded"]["methods"]["comcl"]["drop"]["macro_f1"]["mean"]
+    assert versus["mean"] == pytest.approx(supcon_drop - comcl_drop)
+    assert "comcl loses less than supcon2 by" in printed
 
 
 def test_a_degraded_copy_keeps_labels_and_order_and_changes_the_pixels():

@@ -87,3 +87,22 @@ def test_seed_spread_widens_the_interval():
     summary = summarise_with_intervals(grades, {"steady": steady, "shaky": shaky}, resamples=300)
     width = {m: np.diff(summary[m]["metrics"]["tau"]["ci95"])[0] for m in summary}
     assert width["shaky"] > 2 * width["steady"]
+
+
+def test_drop_difference_credits_the_method_that_holds_up():
+    from core.learning.resampling import drop_difference
+
+    rng = np.random.default_rng(0)
+    grades = np.repeat(np.arange(5), 20)
+    score = grades + rng.normal(0, 0.3, len(grades))
+    right = Answers(grades.copy(), grades.copy(), score)
+    wrong = Answers((grades + 2) % 5, (grades + 2) % 5, rng.normal(0, 1, len(grades)))
+    result = drop_difference(
+        grades, (right, right), (right, wrong), ("macro_f1", "tau_abnormal"), resamples=200
+    )
+    # the method loses nothing; the reference loses all of its macro-F1
+    assert result["macro_f1"]["mean"] == pytest.approx(1.0)
+    assert result["macro_f1"]["ci95"][0] > 0.9
+    assert result["tau_abnormal"]["mean"] > 0.5 and result["tau_abnormal"]["ci95"][0] > 0
+    same = drop_difference(grades, (right, wrong), (right, wrong), ("macro_f1",), resamples=50)
+    assert same["macro_f1"]["mean"] == 0 and same["macro_f1"]["ci95"] == [0.0, 0.0]
