@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from core.paths import PROJECT_ROOT
 
-from .common import write_json
+from .common import start_app, write_json
 
 CHROMIUM = "/usr/bin/chromium"
 PAGES = {  # path -> heading
@@ -36,12 +34,6 @@ PAGES = {  # path -> heading
     "raters": "Raters",
 }
 SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:
@@ -63,25 +55,8 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
             )
         print(f"demo database with its first models in {time.perf_counter() - started:.0f} s")
-        port = _free_port()
-        app = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)),
-                *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
-            ],
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
+        app, url = start_app(env, timeout_s=90)
         try:
-            for _ in range(180):
-                try:
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                        break
-                except OSError:
-                    time.sleep(0.5)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=CHROMIUM, args=["--no-sandbox"]

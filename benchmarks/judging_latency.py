@@ -18,19 +18,17 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from core.paths import PROJECT_ROOT
 from core.store import Store
 
-from .common import write_json
+from .common import start_app, write_json
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -54,18 +52,6 @@ PAIR_CHANGED = """(before) => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(command: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-
-
 def _shown_pair(page) -> tuple[int, int]:
     captions = page.locator(".st-key-pair [data-testid='stImageCaption']")
     ids = [int(re.match(r"#(\d+)", captions.nth(i).inner_text()).group(1)) for i in (0, 1)]
@@ -78,34 +64,23 @@ def run_phase(phase: str, presses: int, browser) -> dict:
         env = {**os.environ, "SEVERITY_DB": str(db), "PYTHONPATH": str(PROJECT_ROOT)}
         demo = [sys.executable, "-m", "core", "demo"]
         subprocess.run(demo, env=env, check=True, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
-        processes = []
+        worker = None
         if phase == "training":
-            processes.append(_start([sys.executable, "-m", "core", "worker"], env))
-        port = _free_port()
-        processes.append(
-            _start(
-                [
-                    *(sys.executable, "-m", "streamlit", "run", "app.py"),
-                    *("--server.port", str(port), "--server.headless", "true"),
-                    *("--browser.gatherUsageStats", "false"),
-                ],
-                env,
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "core", "worker"],
+                env=env,
+                cwd=PROJECT_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
-        )
+        app, url = start_app(env)
         try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                try:
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                        break
-                except OSError:
-                    time.sleep(0.5)
             return _judge(url, db, phase, presses, browser)
         finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=30)
+            for process in (app, worker):
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=30)
 
 
 def _judge(url: str, db: Path, phase: str, presses: int, browser) -> dict:

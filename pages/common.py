@@ -98,6 +98,15 @@ def signed_in_user(store: Store) -> User | None:
     return user
 
 
+def signed_in_or_stop(store: Store, to_do: str) -> User:
+    """The signed-in user; otherwise the page says to sign in ``to_do`` and stops."""
+    user = signed_in_user(store)
+    if user is None:
+        st.info(f"Sign in (in the sidebar) to {to_do}.")
+        st.stop()
+    return user
+
+
 def _signed_in_caption(prefix: str, user: User) -> None:
     role = " · study lead" if user.is_admin else ""
     st.caption(f"{prefix} **{plain_text(user.name)}**{role}")

@@ -24,7 +24,7 @@ from core.selection.state import belief_lookup, catch_up
 from core.store import AlreadyJudged, Answer, NotFound, StoreBusy
 from core.strategies import DEFAULT_STRATEGY, STRATEGIES, Scope, candidates_for, present
 from core.worker.autoretrain import cold_start_needs
-from pages.common import open_store, signed_in_user
+from pages.common import open_store, signed_in_or_stop
 
 ANSWERS = [  # (outcome, label, keyboard shortcut)
     ("left", "Left more severe", "Left"),
@@ -40,10 +40,7 @@ PAIR_CHOICE = {  # label -> strategy name
 
 store = open_store()
 st.title("Compare")
-user = signed_in_user(store)
-if user is None:
-    st.info("Sign in (in the sidebar) to start judging pairs.")
-    st.stop()
+user = signed_in_or_stop(store, "start judging pairs")
 rater_id = user.rater_id
 state = st.session_state
 state.setdefault("session_started", datetime.now(UTC).isoformat(timespec="milliseconds"))
@@ -91,8 +88,8 @@ def _candidates(db_path: str, scope: Scope) -> list[int]:
 
 def _still_free(pair: dict) -> bool:
     """Whether a pair chosen in advance can still be served to this rater."""
-    if store.judgments.has_standing(rater_id, pair["left"], pair["right"]) and not pair.get(
-        "repeat_of"
+    if not pair.get("repeat_of") and store.judgments.has_standing(
+        rater_id, pair["left"], pair["right"]
     ):
         return False
     return frozenset((pair["left"], pair["right"])) not in store.screens.taken(

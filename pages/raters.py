@@ -24,7 +24,7 @@ from core.raters import (
     set_repeat_share,
 )
 from core.store import NotFound, Store
-from pages.common import open_store, signed_in_user
+from pages.common import open_store, signed_in_or_stop
 
 HELP = {
     "answers": "Standing answers (left, right or equal; skips and withdrawn answers left out).",
@@ -46,10 +46,7 @@ HELP = {
 
 store = open_store()
 st.title("Raters")
-user = signed_in_user(store)
-if user is None:
-    st.info("Sign in (in the sidebar) to see rater figures.")
-    st.stop()
+user = signed_in_or_stop(store, "see rater figures")
 
 
 @st.cache_data(show_spinner="Measuring the raters...", max_entries=4)

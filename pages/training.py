@@ -76,9 +76,17 @@ def _metrics_across_versions(models: list[dict], activations: list[dict]) -> Non
     if not rows:
         return
     frame = pd.DataFrame(rows).sort_values("version")
+    facets = sorted(frame["dataset"].unique())  # the panels, in this order
     figure = px.line(
-        frame, x="version", y="value", color="metric", facet_col="dataset", markers=True
+        frame,
+        x="version",
+        y="value",
+        color="metric",
+        facet_col="dataset",
+        category_orders={"dataset": facets},
+        markers=True,
     )
+    column_of = {name: k + 1 for k, name in enumerate(facets)}
     by_id = {m["id"]: m for m in models}
     previous: dict = {}
     for event in activations:
@@ -88,12 +96,7 @@ def _metrics_across_versions(models: list[dict], activations: list[dict]) -> Non
         scope = model["dataset"] or "all datasets"
         rollback = scope in previous and model["version"] < previous[scope]
         previous[scope] = model["version"]
-        column = (
-            sorted(frame["dataset"].unique()).index(scope) + 1
-            if scope in set(frame["dataset"])
-            else None
-        )
-        if column is None:
+        if scope not in column_of:  # a version without any of the plotted metrics
             continue
         figure.add_trace(
             go.Scatter(
@@ -108,7 +111,7 @@ def _metrics_across_versions(models: list[dict], activations: list[dict]) -> Non
                 f"{event['activated_at'][:16].replace('T', ' ')}",
             ),
             row=1,
-            col=column,
+            col=column_of[scope],
         )
     figure.update_layout(height=300, margin={"t": 30, "b": 0}, legend_title_text="")
     figure.update_xaxes(dtick=1)

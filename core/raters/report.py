@@ -6,7 +6,7 @@ benchmark read; ``report_from_rows`` does the same from plain rows (tests, simul
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -86,7 +86,6 @@ class RaterReport:
     shared: pd.DataFrame  # rater x rater pairs both answered
     majority_cycles: list[tuple[int, int, int]]
     total_answers: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def plain(self) -> dict:
         return {
