@@ -32,7 +32,7 @@ from .common import write_json
 
 def projected_versions(store: Store) -> list[int]:
     return [
-        m["version"] for m in store.models.list() if store.models.available_projections(m["id"])
+        m["version"] for m in store.models.list() if store.embeddings.available_projections(m["id"])
     ]
 
 

@@ -37,6 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     raters.add_argument("--json", help="also write the table (keyed by rater name) here")
     _add_db(raters)
 
+    migrate = commands.add_parser(
+        "migrate-db",
+        help="copy a whole study to another database (e.g. SQLite to PostgreSQL), "
+        "with every table's count checked",
+    )
+    migrate.add_argument("--from", dest="source", required=True, help="SQLite file or URL")
+    migrate.add_argument("--to", dest="target", required=True, help="postgresql://... (empty)")
+
     from core.learning.commands import add_parsers as add_learning_parsers
     from core.worker.commands import add_parsers as add_worker_parsers
 
@@ -46,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help="database file (default: $SEVERITY_DB or data/app.db)")
+    parser.add_argument(
+        "--db",
+        help="SQLite file or postgresql:// URL (default: $SEVERITY_DB or data/app.db)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return _learning(args)
     if args.command in ("worker", "jobs"):
         return _worker(args)
+    if args.command == "migrate-db":
+        return _migrate_db(args.source, args.target)
     try:
         with Store(resolve_db_path(args.db)) as store:
             if args.command == "import":
@@ -69,6 +82,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 1
+
+
+def _migrate_db(source: str, target: str) -> int:
+    from core.store.copy import copy_database
+    from core.store.database import is_postgres_url, safe_location, sqlite_file
+
+    if not is_postgres_url(source) and not Path(sqlite_file(source)).is_file():
+        print(f"error: there is no database file at {source}", file=sys.stderr)
+        return 2
+    try:
+        # the pixels stay where they are: the new database names the same media folder
+        with Store(source) as old, Store(target, media_root=old.media_root) as new:
+            report = copy_database(old, new)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for table, n in report.counts.items():
+        print(f"{table:<18} {n:>9} rows (equal in both)")
+    print(
+        f"copied {safe_location(source)} to {safe_location(target)}. Images and checkpoints "
+        f"stay in {old.media_root}: point $SEVERITY_MEDIA there (or copy the folder to the "
+        "shared media store) on every machine that uses the new database."
+    )
+    return 0
 
 
 def _learning(args: argparse.Namespace) -> int:

@@ -42,7 +42,7 @@ def check_store(store: Store, repair: bool = True) -> list[Finding]:
 
 def _check_version(store: Store, model: dict, repair: bool) -> Finding:
     subject = f"version {model['version']}"
-    result = check_checkpoint(model["checkpoint_path"], repair=repair)
+    result = check_checkpoint(store.media_path(model["checkpoint_path"]), repair=repair)
     if result.state == "ok":
         requeued = _requeue_chain(store, model) if repair else ""
         return Finding(subject, "ok", f"checkpoint loads; map {model['chain']}{requeued}")

@@ -27,7 +27,7 @@ note = map_note(store)
 if note:
     st.warning(note, icon=":material/map:")
 
-models = [m for m in store.models.list() if store.models.available_projections(m["id"])]
+models = [m for m in store.models.list() if store.embeddings.available_projections(m["id"])]
 if not models:
     st.info(
         "No model has been trained and projected yet. The background worker trains a "
@@ -50,7 +50,7 @@ labels = {
 }
 left, middle, right = st.columns(3)
 model = labels[left.selectbox("Model version", list(labels))]
-available = store.models.available_projections(model["id"])
+available = store.embeddings.available_projections(model["id"])
 names = {
     f"{method.upper() if method != 'tsne' else 't-SNE'} {dims}-D": (method, dims)
     for method, dims in available
@@ -64,7 +64,7 @@ def _points(db_path: str, model_id: int, method: str, dims: int) -> pd.DataFrame
     from core.store import Store
 
     with Store(db_path) as fresh:
-        return pd.DataFrame(fresh.models.projection(model_id, method, dims))
+        return pd.DataFrame(fresh.embeddings.projection(model_id, method, dims))
 
 
 points = _points(store.path, model["id"], method, dims)

@@ -42,7 +42,7 @@ if model is None:
 
 
 def _trend_table(model_id: int) -> pd.DataFrame:
-    frame = pd.DataFrame(store.models.trends(model_id))
+    frame = pd.DataFrame(store.embeddings.trends(model_id))
     if frame.empty:
         return frame
     probabilities = frame[["p_improved", "p_same", "p_deteriorated"]].to_numpy()
@@ -92,7 +92,7 @@ with detail:
             default = list(names).index(flagged.iloc[0]["patient"])
     chosen = st.selectbox("Patient (pseudonymous id)", list(names), index=default)
     visits = store.images.patient_visits(names[chosen])
-    scores = store.models.severity_scores(model["id"]) if model else {}
+    scores = store.embeddings.severity_scores(model["id"]) if model else {}
 
     st.subheader("Visits")
     columns = st.columns(max(len(visits), 1))

@@ -3,6 +3,33 @@ import pytest
 from PIL import Image
 
 from core.store import Store
+from core.store.database import dispose
+from devtools.postgres import PostgresMissing, throwaway_cluster
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL server for the whole run, started on first use."""
+    try:
+        with throwaway_cluster() as cluster:
+            yield cluster
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_location(request, tmp_path, monkeypatch):
+    """A fresh database on each backend in turn: a SQLite file, or a new database on the
+    throwaway PostgreSQL server (its media folder in ``$SEVERITY_MEDIA``)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "app.db")
+        return
+    url = request.getfixturevalue("postgres_cluster").create_database()
+    monkeypatch.setenv("SEVERITY_MEDIA", str(tmp_path / "media"))
+    yield url
+    dispose(url)
 
 
 @pytest.fixture

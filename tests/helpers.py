@@ -23,3 +23,10 @@ def modelled_cohort(path: Path, image_size: int, train_params: dict) -> Path:
         store.jobs.submit("train", train_params)
     run_worker_until_idle(path)
     return path
+
+
+def database_text(store) -> str:
+    """Every row of every table as text: what a leak of the database would show."""
+    return "\n".join(
+        repr(row) for table in store.db.tables() for row in store.all(f"SELECT * FROM {table}")
+    )

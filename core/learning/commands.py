@@ -150,7 +150,7 @@ def run_train(args: argparse.Namespace) -> int:
 
         with Store(resolve_db_path(args.db)) as store:
             model, _ = train_from_store(store, config, out, args.dataset, _print_progress)
-        metrics, path = model["metrics"], model["checkpoint_path"]
+            metrics, path = model["metrics"], store.media_path(model["checkpoint_path"])
         print(f"registered as version {model['version']} (candidate)")
     print(f"checkpoint: {path} ({time.perf_counter() - started:.0f} s)")
     print(", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float)))

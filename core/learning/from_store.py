@@ -48,7 +48,7 @@ def train_from_store(
         }
         path = Path(out_dir) / f"model-v{model['version']}.pt"
         save_checkpoint(path, result, metrics)
-        store.models.finish(model["id"], str(path), metrics)
+        store.models.finish(model["id"], store.relative_to_media(path), metrics)
     except BaseException as exc:
         store.models.mark_failed(model["id"], str(exc) or type(exc).__name__)
         raise
@@ -61,7 +61,7 @@ def embed_into_store(
     """Vectors and severity (with its spread over flips) of ``images`` by a version,
     stored as that version's embeddings."""
     embedding = embed(net, images.images, space, anchor)
-    store.models.save_embeddings(
+    store.embeddings.save(
         model["id"],
         images.image_ids.tolist(),
         embedding.vectors,

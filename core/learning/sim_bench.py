@@ -297,7 +297,7 @@ def _panel(config: SimBenchConfig, seed: int) -> list[tuple[SimulatedRater, floa
 
 
 def _scored(store: Store, model_id: int, images: list[int], truth: dict) -> dict:
-    scores = store.models.severity_scores(model_id)
+    scores = store.embeddings.severity_scores(model_id)
     kept = [i for i in images if i in scores]
     return {"score": [scores[i][0] for i in kept], "truth": [truth[i] for i in kept]}
 

@@ -162,7 +162,7 @@ def active_scores(store: Store) -> dict[int, float]:
         if model is None or model["id"] in seen:
             continue
         seen.add(model["id"])
-        scores.update({i: s for i, (s, _) in store.models.severity_scores(model["id"]).items()})
+        scores.update({i: s for i, (s, _) in store.embeddings.severity_scores(model["id"]).items()})
     return scores
 
 

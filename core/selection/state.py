@@ -36,7 +36,7 @@ def rebuild(store: Store, dataset_id: int) -> int:
     answer about its images; returns how many answers were replayed."""
     model = store.models.active(dataset_id)
     ids = store.images.ids(dataset_id=dataset_id)
-    scores = store.models.severity_scores(model["id"]) if model else {}
+    scores = store.embeddings.severity_scores(model["id"]) if model else {}
     scored = [i for i in ids if i in scores]
     mu, sigma = prior_from_scores(
         np.array([scores[i][0] for i in scored]) if scored else None,

@@ -47,12 +47,12 @@ class Beliefs:
         """Every belief of a dataset at once (a rebuild), in one transaction."""
         with self._store.transaction():
             self._store.db.execute("DELETE FROM beliefs WHERE dataset_id = ?", [dataset_id])
-            self._store.db["beliefs"].insert_all(rows, batch_size=1000)
+            self._store.db.insert_all("beliefs", rows)
             self.mark_through(dataset_id, model_id, through)
 
     def save(self, rows: list[dict]) -> None:
         with self._store.transaction():
-            self._store.db["beliefs"].upsert_all(rows, pk="image_id")
+            self._store.db.upsert_all("beliefs", rows, key=("image_id",))
 
 
 class Screens:
@@ -63,15 +63,18 @@ class Screens:
 
     def show(self, rater_id: int, a: int, b: int) -> None:
         low, high = sorted((int(a), int(b)))
-        with self._store.transaction():
-            self._store.db["on_screen"].upsert(
-                {
-                    "rater_id": rater_id,
-                    "low_image_id": low,
-                    "high_image_id": high,
-                    "shown_at": utc_now(),
-                },
-                pk="rater_id",
+        with self._store.transaction(serialize=False):
+            self._store.db.upsert_all(
+                "on_screen",
+                [
+                    {
+                        "rater_id": rater_id,
+                        "low_image_id": low,
+                        "high_image_id": high,
+                        "shown_at": utc_now(),
+                    }
+                ],
+                key=("rater_id",),
             )
 
     def clear(self, rater_id: int) -> None:
@@ -85,7 +88,7 @@ class Screens:
         )
         rows = self._store.all(
             "SELECT low_image_id, high_image_id FROM on_screen "
-            "WHERE rater_id IS NOT ? AND shown_at >= ?",
+            "WHERE rater_id IS DISTINCT FROM ? AND shown_at >= ?",
             [except_rater, since],
         )
         return {(r["low_image_id"], r["high_image_id"]) for r in rows}

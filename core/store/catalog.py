@@ -23,21 +23,11 @@ class Datasets:
         name = name.strip()
         if not name:
             raise ValueError("A dataset needs a name.")
-        with self._store.transaction():
-            row = self._store.one("SELECT id FROM datasets WHERE name = ?", [name])
-            if row:
-                return row["id"]
-            return (
-                self._store.db["datasets"]
-                .insert(
-                    {
-                        "name": name,
-                        "description": description,
-                        "source": source,
-                        "created_at": utc_now(),
-                    }
-                )
-                .last_pk
+        with self._store.transaction(serialize=False):
+            return self._store.db.get_or_insert(
+                "datasets",
+                {"name": name},
+                {"description": description, "source": source, "created_at": utc_now()},
             )
 
     def list(self) -> list[dict]:
@@ -72,14 +62,9 @@ class Patients:
 
     def ensure(self, source_id: str) -> int:
         pseudonym = self.pseudonym(source_id)
-        with self._store.transaction():
-            row = self._store.one("SELECT id FROM patients WHERE pseudonym = ?", [pseudonym])
-            if row:
-                return row["id"]
-            return (
-                self._store.db["patients"]
-                .insert({"pseudonym": pseudonym, "created_at": utc_now()})
-                .last_pk
+        with self._store.transaction(serialize=False):
+            return self._store.db.get_or_insert(
+                "patients", {"pseudonym": pseudonym}, {"created_at": utc_now()}
             )
 
     def list(self, dataset_id: int | None = None) -> list[dict]:
@@ -103,21 +88,23 @@ class Raters:
             raise ValueError("Please enter your name to sign in.")
         if len(name) > 80:
             raise ValueError("That name is too long (80 characters at most).")
-        known = self._store.one("SELECT id FROM raters WHERE name = ?", [name])
+        known = self._find(name)
         if known:  # every page rerun signs in again: no write lock for a known rater
-            return known["id"]
-        with self._store.transaction():
-            row = self._store.one("SELECT id FROM raters WHERE name = ?", [name])
+            return known
+        with self._store.transaction():  # serialized: only the very first rater is admin
+            row = self._find(name)
             if row:
-                return row["id"]
+                return row
             first = self._store.one("SELECT 1 AS x FROM raters LIMIT 1") is None
-            return (
-                self._store.db["raters"]
-                .insert(
-                    {"name": name, "created_at": utc_now(), "role": "admin" if first else "rater"}
-                )
-                .last_pk
+            return self._store.db.insert(
+                "raters",
+                {"name": name, "created_at": utc_now(), "role": "admin" if first else "rater"},
             )
+
+    def _find(self, name: str) -> int | None:
+        """Names match regardless of case (``Dr Rivera`` is ``dr rivera``)."""
+        row = self._store.one("SELECT id FROM raters WHERE lower(name) = lower(?)", [name])
+        return row["id"] if row else None
 
     def role(self, rater_id: int) -> str:
         """``admin`` (a study lead) or ``rater``; the first rater of a database is admin."""
@@ -144,7 +131,7 @@ class Settings:
         return default if row is None else json.loads(row["value"])
 
     def set(self, key: str, value: Any) -> None:
-        with self._store.transaction():
+        with self._store.transaction(serialize=False):
             self._store.db.execute(
                 "INSERT INTO settings(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

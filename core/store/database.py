@@ -1,64 +1,334 @@
-"""Opening a SQLite database the one way this project does it: WAL, foreign keys on,
-a busy timeout, and every pending migration applied, each in its own transaction."""
+"""Opening the database, SQLite (the embedded default) or PostgreSQL, chosen by URL.
+
+A path, ``:memory:`` or ``sqlite:///...`` opens SQLite with WAL, foreign keys on and a
+busy timeout; ``postgresql://user@host/db`` opens PostgreSQL through psycopg 3. Both go
+through SQLAlchemy Core (URLs, pooling, the driver's errors), and every pending
+migration is applied on open, each in its own transaction.
+
+The repositories write one portable SQL with ``?`` placeholders; ``Database`` turns it
+into the driver's style, and ``Dialect`` holds the few phrases that differ.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
 import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import sqlite_utils
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
 
 from .errors import DatabaseUnavailable
 from .migrations import MIGRATIONS
 
+__all__ = ["Database", "IntegrityError", "OperationalError", "connect", "is_postgres_url"]
+
 BUSY_TIMEOUT_S = 15.0
 
 
-def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open ``path`` (or ``":memory:"``) with the project's pragmas and migrations applied."""
+@dataclass(frozen=True)
+class Dialect:
+    """The phrases that differ between the two engines, in one place."""
+
+    name: str  # "sqlite" or "postgresql"
+
+    @property
+    def forced_join(self) -> str:
+        """A join whose left side stays the outer loop: SQLite's planner honours CROSS
+        JOIN as that hint; PostgreSQL plans joins itself (and has no CROSS JOIN ... ON)."""
+        return "CROSS JOIN" if self.name == "sqlite" else "JOIN"
+
+    def json_int(self, column: str, key: str) -> str:
+        """An integer field of a JSON text column, as an SQL expression."""
+        if self.name == "sqlite":
+            return f"json_extract({column}, '$.{key}')"
+        return f"(({column})::jsonb ->> '{key}')::bigint"
+
+
+def is_postgres_url(location: str | Path) -> bool:
+    return str(location).startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))
+
+
+def sqlite_file(location: str | Path) -> str:
+    """The file (or ``:memory:``) of a SQLite location: a path or a ``sqlite:///`` URL."""
+    text = str(location)
+    if text.startswith("sqlite:///"):
+        return text.removeprefix("sqlite:///") or ":memory:"
+    if text in ("sqlite://", ""):
+        return ":memory:"
+    return text
+
+
+class Database:
+    """One connection to the database, held for the life of a ``Store``.
+
+    Statements run in autocommit unless inside ``begin()`` ... ``commit()``; the
+    ``Store`` decides when a write transaction starts and how it waits for its turn.
+    """
+
+    def __init__(self, engine: Engine, dialect: Dialect):
+        self.engine = engine
+        self.dialect = dialect
+        self._conn: Connection = engine.connect()  # the engine is in autocommit mode
+        self.in_transaction = False
+        self._savepoints = 0
+
+    # -- statements ----------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> CursorResult:
+        return self._conn.exec_driver_sql(self._native(sql), tuple(params or ()))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = [tuple(r) for r in rows]
+        if rows:
+            self._conn.exec_driver_sql(self._native(sql), rows)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        result = self.execute(sql, params)
+        keys = list(result.keys())
+        return [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        """Insert one row and return its ``id``."""
+        columns = list(row)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}) RETURNING id"
+        )
+        return int(self.execute(sql, [row[c] for c in columns]).scalar_one())
+
+    def insert_all(self, table: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        columns = list(rows[0])
+        self.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            ([r[c] for c in columns] for r in rows),
+        )
+
+    def upsert_all(self, table: str, rows: list[dict[str, Any]], key: Sequence[str]) -> None:
+        """Insert ``rows``; a row whose ``key`` exists replaces that row's other columns."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+        self.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
+            ([r[c] for c in columns] for r in rows),
+        )
+
+    def get_or_insert(self, table: str, key: dict[str, Any], extra: dict[str, Any]) -> int:
+        """The ``id`` of the row matching ``key`` (a unique column set), inserting it
+        with ``extra`` first if there is none: the engine's ``ON CONFLICT DO NOTHING``,
+        so two writers at once cannot both insert."""
+        row = {**key, **extra}
+        columns = list(row)
+        inserted = self.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING id",
+            [row[c] for c in columns],
+        ).scalar_one_or_none()
+        if inserted is not None:
+            return int(inserted)
+        where = " AND ".join(f"{c} = ?" for c in key)
+        return int(
+            self.execute(f"SELECT id FROM {table} WHERE {where}", list(key.values())).one()[0]
+        )
+
+    def tables(self) -> list[str]:
+        return sorted(sa.inspect(self._conn).get_table_names())
+
+    def columns(self, table: str) -> list[str]:
+        return [c["name"] for c in sa.inspect(self._conn).get_columns(table)]
+
+    @property
+    def driver_connection(self) -> Any:
+        """The driver's own connection (``sqlite3.Connection`` or ``psycopg.Connection``)."""
+        return self._conn.connection.driver_connection
+
+    # -- transactions --------------------------------------------------------------------
+
+    def begin(self, statement: str = "BEGIN") -> None:
+        self._conn.exec_driver_sql(statement)
+        self.in_transaction = True
+
+    def commit(self) -> None:
+        self.in_transaction = False
+        self._conn.exec_driver_sql("COMMIT")
+
+    def rollback(self) -> None:
+        self.in_transaction = False
+        self._conn.exec_driver_sql("ROLLBACK")
+
+    def savepoint(self) -> str:
+        self._savepoints += 1
+        name = f"sp_{self._savepoints}"
+        self._conn.exec_driver_sql(f"SAVEPOINT {name}")
+        return name
+
+    def release(self, name: str) -> None:
+        self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+
+    def rollback_to(self, name: str) -> None:
+        self._conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+        self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+
+    def close(self) -> None:
+        if self.in_transaction:
+            self.rollback()
+        self._conn.close()
+
+    def _native(self, sql: str) -> str:
+        return sql if self.dialect.name == "sqlite" else _pyformat(sql)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pyformat(sql: str) -> str:
+    """``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` doubled), leaving
+    quoted text alone."""
+    parts = re.split(r"('(?:[^']|'')*')", sql)
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        parts[i] = parts[i].replace("%", "%%").replace("?", "%s")
+    return "".join(parts)
+
+
+# -- opening -------------------------------------------------------------------------------
+
+
+def connect(location: str | Path) -> Database:
+    """Open ``location`` with the project's settings and every migration applied."""
     try:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
-        db = sqlite_utils.Database(conn, execute_plugins=False)
-        db.execute("PRAGMA foreign_keys = ON")
-        if str(path) != ":memory:":
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
+        db = _open_postgres(str(location)) if is_postgres_url(location) else _open_sqlite(location)
+    except DBAPIError as exc:
+        raise DatabaseUnavailable(
+            f"Cannot open the database at {safe_location(location)}: {exc.orig}"
+        ) from exc
+    try:
         migrate(db)
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseUnavailable(f"Cannot open the database at {path}: {exc}") from exc
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
+def _open_sqlite(location: str | Path) -> Database:
+    path = sqlite_file(location)
+    in_memory = path == ":memory:"
+    if not in_memory:
+        if Path(path).is_dir():
+            raise DatabaseUnavailable(f"{path} is a folder, not a database file.")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def creator() -> sqlite3.Connection:
+        # isolation_level=None: the driver never begins on its own; the Store does
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
+        )
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    engine = sa.create_engine(
+        "sqlite://", creator=creator, poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
+    try:
+        return Database(engine, Dialect("sqlite"))
+    except DBAPIError as exc:
+        raise DatabaseUnavailable(f"Cannot open the database at {path}: {exc.orig}") from exc
 
 
-def migrate(db: sqlite_utils.Database) -> list[int]:
-    """Apply every migration newer than the database; return the numbers applied."""
+@functools.lru_cache(maxsize=8)
+def _postgres_engine(url: str) -> Engine:
+    """One pool per server and process: every Streamlit session and worker thread
+    checks a connection out for its ``Store`` and gives it back on close."""
+    url = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql+psycopg://", url)
+    return sa.create_engine(
+        url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=90, pool_pre_ping=True
+    )
+
+
+def dispose(url: str) -> None:
+    """Close every pooled connection to ``url`` (a dropped test database, the end of a
+    migration)."""
+    if is_postgres_url(url):
+        _postgres_engine(url).dispose()
+
+
+def _open_postgres(url: str) -> Database:
+    return Database(_postgres_engine(url), Dialect("postgresql"))
+
+
+def safe_location(location: str | Path) -> str:
+    """A location fit for a message: a URL's password is never shown."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", str(location))
+
+
+# -- migrations ----------------------------------------------------------------------------
+
+# An arbitrary fixed key: PostgreSQL sessions migrating at once take turns on it.
+_MIGRATION_LOCK = 716_290_115
+
+
+def schema_version(db: Database) -> int:
+    """SQLite keeps it in ``PRAGMA user_version``; PostgreSQL in a one-row table."""
+    if db.dialect.name == "sqlite":
+        return int(db.execute("PRAGMA user_version").scalar_one())
+    if db.execute("SELECT to_regclass('schema_version')").scalar_one() is None:
+        return 0
+    return int(db.execute("SELECT MAX(version) FROM schema_version").scalar_one() or 0)
+
+
+def migrate(db: Database) -> list[int]:
+    """Apply every migration newer than the database, each in one transaction; return
+    the numbers applied."""
     applied = []
-    for number, _name, sql in MIGRATIONS:
-        if number <= schema_version(db):
+    for migration in MIGRATIONS:
+        if migration.number <= schema_version(db):
             continue
-        conn = db.conn
-        conn.execute("BEGIN IMMEDIATE")
+        if db.dialect.name == "sqlite":
+            db.begin("BEGIN IMMEDIATE")
+        else:
+            db.begin()
+            db.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         try:
-            # Re-check under the write lock: another process may have just migrated.
-            if number > schema_version(db):
-                for statement in _split_statements(sql):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number}")
-                applied.append(number)
-            conn.execute("COMMIT")
+            # Re-check under the lock: another process may have just migrated.
+            if migration.number > schema_version(db):
+                if db.dialect.name == "sqlite":
+                    for statement in _split_statements(migration.sqlite):
+                        db.execute(statement)
+                else:  # a whole script (function bodies hold ';'), no parameters
+                    db.driver_connection.execute(migration.postgresql)
+                _set_version(db, migration.number)
+                applied.append(migration.number)
+            db.commit()
         except BaseException:
-            conn.execute("ROLLBACK")
+            db.rollback()
             raise
     return applied
 
 
+def _set_version(db: Database, number: int) -> None:
+    if db.dialect.name == "sqlite":
+        db.execute(f"PRAGMA user_version = {number}")
+    else:
+        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        db.execute("DELETE FROM schema_version")
+        db.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
+
+
 def _split_statements(sql: str) -> list[str]:
-    """Split a migration script into complete statements (triggers contain ';')."""
+    """Split a SQLite migration script into complete statements (triggers hold ';')."""
     statements, buffer = [], ""
     for line in sql.splitlines(keepends=True):
         if line.strip().startswith("--") and not buffer.strip():

@@ -53,7 +53,7 @@ class Images:
             existing = self.find_by_hash(image.content_hash)
             if existing:
                 return existing["id"], False
-            return self._store.db["images"].insert(row).last_pk, True
+            return self._store.db.insert("images", row), True
 
     def find_by_hash(self, content_hash: str) -> dict | None:
         return self._store.one("SELECT * FROM images WHERE content_hash = ?", [content_hash])

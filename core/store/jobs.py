@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from .errors import NotFound
@@ -26,37 +25,28 @@ class Jobs:
         that returns the first job's id (auto-retrain must never queue twice)."""
         if kind not in JOB_KINDS:
             raise ValueError(f"Unknown job kind {kind!r}; expected one of {', '.join(JOB_KINDS)}.")
-        with self._store.transaction():
+        row = {
+            "kind": kind,
+            "params": to_json(params or {}),
+            "status": "queued",
+            "created_at": utc_now(),
+        }
+        with self._store.transaction(serialize=False):
             if trigger_key:
-                row = self._store.one("SELECT id FROM jobs WHERE trigger_key = ?", [trigger_key])
-                if row:
-                    return row["id"]
-            try:
-                return (
-                    self._store.db["jobs"]
-                    .insert(
-                        {
-                            "kind": kind,
-                            "params": to_json(params or {}),
-                            "status": "queued",
-                            "created_at": utc_now(),
-                            "trigger_key": trigger_key,
-                        }
-                    )
-                    .last_pk
-                )
-            except sqlite3.IntegrityError:  # pragma: no cover - guarded by the lookup above
-                return self._store.one("SELECT id FROM jobs WHERE trigger_key = ?", [trigger_key])[
-                    "id"
-                ]
+                return self._store.db.get_or_insert("jobs", {"trigger_key": trigger_key}, row)
+            return self._store.db.insert("jobs", row)
 
     def claim(self, worker_id: str, kinds: tuple[str, ...] = JOB_KINDS) -> dict | None:
-        """Atomically take the oldest queued job of ``kinds``; None when there is none."""
+        """Atomically take the oldest queued job of ``kinds``; None when there is none.
+        SQLite: under its single write lock. PostgreSQL: the row is locked, and rows other
+        workers hold are skipped (``FOR UPDATE SKIP LOCKED``), so workers never wait on
+        each other nor take the same job."""
         marks = ",".join("?" * len(kinds))
-        with self._store.transaction():
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self._store.is_postgres else ""
+        with self._store.transaction(serialize=False):
             row = self._store.one(
                 f"SELECT id FROM jobs WHERE status = 'queued' AND kind IN ({marks}) "
-                "ORDER BY id LIMIT 1",
+                f"ORDER BY id LIMIT 1{skip_locked}",
                 list(kinds),
             )
             if row is None:
@@ -68,7 +58,7 @@ class Jobs:
                 "WHERE id = ? AND status = 'queued'",
                 [worker_id, now, now, row["id"]],
             )
-            if cursor.rowcount != 1:  # pragma: no cover - the write lock makes this impossible
+            if cursor.rowcount != 1:  # pragma: no cover - the row lock makes this impossible
                 return None
         return self.get(row["id"])
 
@@ -86,7 +76,7 @@ class Jobs:
             if value is not None:
                 sets.append(f"{column} = ?")
                 params.append(value)
-        with self._store.transaction():
+        with self._store.transaction(serialize=False):
             self._store.db.execute(
                 f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", [*params, job_id]
             )
@@ -97,15 +87,23 @@ class Jobs:
         """Training loss points ``(phase, step, loss)`` of a job, for its curve."""
         if not points:
             return
-        with self._store.transaction():
-            self._store.db.conn.executemany(  # a re-run of the job replaces its points
-                "INSERT OR REPLACE INTO job_losses(job_id, phase, step, loss) VALUES (?, ?, ?, ?)",
-                [(job_id, phase, step, loss) for phase, step, loss in points],
+        with self._store.transaction(serialize=False):
+            last = self._store.one(
+                "SELECT COALESCE(MAX(seq), 0) AS n FROM job_losses WHERE job_id = ?", [job_id]
+            )["n"]
+            self._store.db.upsert_all(  # a re-run of the job replaces its points
+                "job_losses",
+                [
+                    {"job_id": job_id, "phase": phase, "step": step, "loss": loss, "seq": last + k}
+                    for k, (phase, step, loss) in enumerate(points, start=1)
+                ],
+                key=("job_id", "phase", "step"),
             )
 
     def losses(self, job_id: int) -> list[dict]:
+        """The job's loss points in the order they were written."""
         return self._store.all(
-            "SELECT phase, step, loss FROM job_losses WHERE job_id = ? ORDER BY rowid", [job_id]
+            "SELECT phase, step, loss FROM job_losses WHERE job_id = ? ORDER BY seq", [job_id]
         )
 
     def finish(
@@ -205,18 +203,15 @@ class Jobs:
             )
             if again:
                 return again["id"]
-            new_id = (
-                self._store.db["jobs"]
-                .insert(
-                    {
-                        "kind": job["kind"],
-                        "params": to_json(job["params"]),
-                        "status": "queued",
-                        "created_at": utc_now(),
-                        "retry_of": job_id,
-                    }
-                )
-                .last_pk
+            new_id = self._store.db.insert(
+                "jobs",
+                {
+                    "kind": job["kind"],
+                    "params": to_json(job["params"]),
+                    "status": "queued",
+                    "created_at": utc_now(),
+                    "retry_of": job_id,
+                },
             )
             if job["kind"] in CHAIN_KINDS and job["params"].get("model_id") is not None:
                 self._store.models.chain_pending(job["params"]["model_id"])
@@ -226,7 +221,8 @@ class Jobs:
         """The newest embed or project job of a version."""
         row = self._store.one(
             f"SELECT * FROM jobs WHERE kind IN ({','.join('?' * len(CHAIN_KINDS))}) "
-            "AND json_extract(params, '$.model_id') = ? ORDER BY id DESC LIMIT 1",
+            f"AND {self._store.db.dialect.json_int('params', 'model_id')} = ? "
+            "ORDER BY id DESC LIMIT 1",
             [*CHAIN_KINDS, model_id],
         )
         return decode_json_columns(row, "params", "result")

@@ -1,9 +1,28 @@
-"""Numbered schema migrations. Each one runs in a single transaction and bumps
-``PRAGMA user_version``; never edit a migration that has shipped, add a new one."""
+"""Numbered schema migrations, each written for SQLite and for PostgreSQL. Each runs in
+a single transaction and bumps the schema version (``PRAGMA user_version`` on SQLite, the
+``schema_version`` table on PostgreSQL); never edit a migration that has shipped, add a
+new one.
+
+The SQLite scripts are the ones that shipped; the PostgreSQL scripts build the same
+schema with that engine's words: identity keys, ``DOUBLE PRECISION`` for SQLite's 8-byte
+``REAL``, ``BYTEA`` for ``BLOB``, and triggers as PL/pgSQL functions."""
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[int, str, str]] = [
+from dataclasses import dataclass
+
+from .migrations_pg import POSTGRESQL
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    sqlite: str
+    postgresql: str
+
+
+_SQLITE: list[tuple[int, str, str]] = [
     (
         1,
         "initial schema",
@@ -295,4 +314,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        11,
+        "one definition of a standing answer; loss points keep their order",
+        """
+        -- Standing: not superseded by a later row, and not itself an undo (skips stand).
+        CREATE VIEW standing_judgments AS
+        SELECT j.* FROM judgments j
+        WHERE j.outcome != 'undone'
+          AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = j.id);
+
+        -- The order points were written in (PostgreSQL has no rowid).
+        ALTER TABLE job_losses ADD COLUMN seq INTEGER;
+        UPDATE job_losses SET seq = rowid;
+        """,
+    ),
+]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(number, name, sql, POSTGRESQL[number]) for number, name, sql in _SQLITE
 ]

@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import sqlite_utils
+from core.paths import PROJECT_ROOT
 
 from . import database
 from .beliefs import Beliefs, Screens
 from .catalog import Datasets, Patients, Raters, Settings
-from .database import connect
-from .errors import DatabaseUnavailable, StoreBusy
+from .database import Database, OperationalError, connect, is_postgres_url, sqlite_file
+from .embeddings import Embeddings
+from .errors import StoreBusy
 from .images import Images
 from .jobs import Jobs
 from .judgments import Judgments
@@ -29,6 +30,10 @@ from .models import Models
 T = TypeVar("T")
 
 SALT_ENV = "SEVERITY_SALT"
+MEDIA_ENV = "SEVERITY_MEDIA"
+PROJECT_DATA = PROJECT_ROOT / "data"
+# the PostgreSQL advisory lock that write transactions take in turn (an arbitrary key)
+WRITE_LOCK = 716_290_116
 # how often a writer retries for the write lock; None leaves it to SQLite's busy handler
 LOCK_POLL_SECONDS: float | None = 0.002
 
@@ -36,29 +41,26 @@ LOCK_POLL_SECONDS: float | None = 0.002
 class Store:
     """A connection to one Severity Studio database plus its media folder.
 
-    Open one per thread (Streamlit runs each session in its own thread); SQLite
-    handles concurrency between processes through WAL and the busy timeout.
+    ``location`` is a SQLite file (or ``:memory:``, or a ``sqlite:///`` URL) or a
+    ``postgresql://`` URL. Pixels and checkpoints live in the media folder: beside a
+    SQLite file by default; for PostgreSQL, ``$SEVERITY_MEDIA`` (else ``data/media``).
+    The database holds paths relative to it, never a machine's absolute paths.
+
+    Open one per thread (Streamlit runs each session in its own thread).
     """
 
-    def __init__(self, path: str | Path, media_root: str | Path | None = None):
-        self.path = str(path)
-        in_memory = self.path == ":memory:"
-        if not in_memory and Path(self.path).exists() and Path(self.path).is_dir():
-            raise DatabaseUnavailable(f"{self.path} is a folder, not a database file.")
-        self.db: sqlite_utils.Database = connect(self.path)
-        if media_root is None:
-            media_root = (
-                tempfile.mkdtemp(prefix="severity-media-")
-                if in_memory
-                else Path(self.path).resolve().parent / "media"
-            )
-        self.media_root = Path(media_root)
+    def __init__(self, location: str | Path, media_root: str | Path | None = None):
+        self.path = str(location)
+        in_memory = not is_postgres_url(self.path) and sqlite_file(self.path) == ":memory:"
+        self.db: Database = connect(self.path)
+        self.media_root = Path(media_root or self._default_media(in_memory))
         self.datasets = Datasets(self)
         self.patients = Patients(self, self._load_salt(in_memory))
         self.images = Images(self)
         self.raters = Raters(self)
         self.judgments = Judgments(self)
         self.models = Models(self)
+        self.embeddings = Embeddings(self)
         self.jobs = Jobs(self)
         self.settings = Settings(self)
         self.beliefs = Beliefs(self)
@@ -68,6 +70,10 @@ class Store:
     def memory(cls) -> Store:
         """A throw-away store for tests."""
         return cls(":memory:")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db.dialect.name == "postgresql"
 
     def close(self) -> None:
         self.db.close()
@@ -79,21 +85,33 @@ class Store:
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One write transaction (``BEGIN IMMEDIATE``); nested calls become savepoints."""
-        conn = self.db.conn
-        if conn.in_transaction:
-            with self.db.atomic():
+    def transaction(self, serialize: bool = True) -> Iterator[None]:
+        """One write transaction; nested calls become savepoints.
+
+        SQLite has one writer at a time (``BEGIN IMMEDIATE``). On PostgreSQL a
+        ``serialize`` transaction takes the store's write lock (an advisory lock) for
+        the same guarantee: a repository may read, decide and write, and answers are
+        committed in id order, so "every answer after id N" never skips one that commits
+        late. ``serialize=False`` is for writes that need neither (a heartbeat, a job
+        claim with ``SKIP LOCKED``, a pair on screen)."""
+        db = self.db
+        if db.in_transaction:
+            name = db.savepoint()
+            try:
                 yield
+            except BaseException:
+                db.rollback_to(name)
+                raise
+            db.release(name)
             return
-        self._begin_immediate(conn)
+        self._begin(serialize)
         try:
             yield
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            if db.in_transaction:
+                db.rollback()
             raise
-        conn.execute("COMMIT")
+        db.commit()
 
     def retrying(self, action: Callable[[], T], attempts: int = 3, pause: float = 0.3) -> T:
         """``action()``, tried again after a short pause while the database stays busy
@@ -106,13 +124,18 @@ class Store:
                 time.sleep(pause * (attempt + 1))
         return action()
 
-    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+    def _begin(self, serialize: bool) -> None:
+        if self.is_postgres:
+            self.db.begin()
+            if serialize:
+                self.db.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+            return
         try:
             if LOCK_POLL_SECONDS is None:
-                conn.execute("BEGIN IMMEDIATE")
+                self.db.begin("BEGIN IMMEDIATE")
             else:
-                _poll_for_write_lock(conn, LOCK_POLL_SECONDS)
-        except sqlite3.OperationalError as exc:
+                _poll_for_write_lock(self.db, LOCK_POLL_SECONDS)
+        except OperationalError as exc:
             if _is_busy(exc):
                 raise StoreBusy(
                     "The database is busy (the background worker is probably saving); "
@@ -121,14 +144,18 @@ class Store:
             raise
 
     def one(self, sql: str, params: list | tuple | None = None) -> dict | None:
-        return next(self.db.query(sql, params or []), None)
+        rows = self.db.query(sql, params)
+        return rows[0] if rows else None
 
     def all(self, sql: str, params: list | tuple | None = None) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params or []))
+        return self.db.query(sql, params)
 
     def integrity_problems(self) -> list[str]:
-        """What SQLite's own checks find: ``integrity_check`` and ``foreign_key_check``.
-        An empty list means the file is sound."""
+        """What the engine's own checks find; an empty list means the database is sound.
+        SQLite: ``integrity_check`` and ``foreign_key_check``. PostgreSQL enforces
+        foreign keys on every write and checksums its pages itself: nothing to list."""
+        if self.is_postgres:
+            return []
         problems = [
             row[0] for row in self.db.execute("PRAGMA integrity_check").fetchall() if row[0] != "ok"
         ]
@@ -141,13 +168,34 @@ class Store:
     def media_path(self, relative: str) -> Path:
         return self.media_root / relative
 
+    def relative_to_media(self, path: str | Path) -> str:
+        """``path`` as the database keeps it: relative to the media folder when inside it."""
+        path = Path(path).resolve()
+        try:
+            return path.relative_to(self.media_root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
     def backup_to(self, target: str | Path) -> None:
-        """A consistent copy of the database through SQLite's online backup API."""
+        """A consistent copy of the study as a SQLite file (SQLite's online backup API;
+        from PostgreSQL, the tables copied in one snapshot)."""
+        if self.is_postgres:
+            from .copy import copy_database
+
+            copy_database(self, Store(target, media_root=self.media_root))
+            return
         destination = sqlite3.connect(str(target))
         try:
-            self.db.conn.backup(destination)
+            self.db.driver_connection.backup(destination)
         finally:
             destination.close()
+
+    def _default_media(self, in_memory: bool) -> Path:
+        if in_memory:
+            return Path(tempfile.mkdtemp(prefix="severity-media-"))
+        if self.is_postgres:
+            return Path(os.environ.get(MEDIA_ENV) or PROJECT_DATA / "media")
+        return Path(sqlite_file(self.path)).resolve().parent / "media"
 
     def _load_salt(self, in_memory: bool) -> bytes:
         """The pseudonymisation salt lives outside the database (env or a private file),
@@ -156,7 +204,13 @@ class Store:
             return os.environ[SALT_ENV].encode()
         if in_memory:
             return secrets.token_bytes(32)
-        salt_file = Path(self.path).resolve().parent / "pseudonym.salt"
+        # beside the SQLite file; for PostgreSQL, beside the media folder
+        folder = (
+            self.media_root.resolve().parent
+            if self.is_postgres
+            else Path(sqlite_file(self.path)).resolve().parent
+        )
+        salt_file = folder / "pseudonym.salt"
         if not salt_file.exists():
             fd = os.open(salt_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
@@ -164,25 +218,25 @@ class Store:
         return salt_file.read_text().strip().encode()
 
 
-def _poll_for_write_lock(conn: sqlite3.Connection, every: float) -> None:
+def _poll_for_write_lock(db: Database, every: float) -> None:
     """``BEGIN IMMEDIATE``, retried every few milliseconds (with jitter) until the busy
     timeout. SQLite's own busy handler sleeps longer and longer, up to 100 ms a try, and
     so misses the short free moments that newer writers then take: with many writers
     some waited seconds. Polling keeps every writer's wait close to the others'."""
-    conn.execute("PRAGMA busy_timeout = 0")
+    db.execute("PRAGMA busy_timeout = 0")
     try:
         deadline = time.monotonic() + database.BUSY_TIMEOUT_S
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                db.begin("BEGIN IMMEDIATE")
                 return
-            except sqlite3.OperationalError as exc:
+            except OperationalError as exc:
                 if not _is_busy(exc) or time.monotonic() >= deadline:
                     raise
             time.sleep(every * random.uniform(0.5, 1.5))
     finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(database.BUSY_TIMEOUT_S * 1000)}")
+        db.execute(f"PRAGMA busy_timeout = {int(database.BUSY_TIMEOUT_S * 1000)}")
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    return "locked" in str(exc) or "busy" in str(exc)
+def _is_busy(exc: OperationalError) -> bool:
+    return "locked" in str(exc.orig) or "busy" in str(exc.orig)

@@ -8,6 +8,7 @@ import os
 
 from core.paths import resolve_db_path
 from core.store import Store
+from core.store.database import safe_location
 from core.store.jobs import JOB_KINDS
 
 
@@ -32,6 +33,13 @@ def add_parsers(commands, add_db) -> None:
         type=int,
         default=10,
         help="CPU priority below the app's (0: the same), so training never starves the pages",
+    )
+    worker.add_argument(
+        "--kinds",
+        default=",".join(JOB_KINDS),
+        metavar="KIND,KIND",
+        help="the job kinds this worker takes, e.g. train on a GPU machine and "
+        "embed,project,import beside the app (default: all)",
     )
     worker.add_argument(
         "--threads",
@@ -72,12 +80,13 @@ def run_worker(args: argparse.Namespace) -> int:
         exit_when_idle=args.exit_when_idle,
         auto_triggers=not args.no_auto,
         stale_after_seconds=args.stale_after,
+        kinds=tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
     )
     threads = yield_to_the_app(args.nice, args.threads)
     worker = Worker(config)
     print(
         f"worker {worker.worker_id} on {worker.device} ({threads} CPU threads, nice "
-        f"{args.nice}), database {config.db_path}",
+        f"{args.nice}), jobs {','.join(config.kinds)}, database {safe_location(config.db_path)}",
         flush=True,
     )
     worker.run()
@@ -119,9 +128,10 @@ def print_jobs(store: Store) -> None:
     for job in store.jobs.list():
         model = f"v{job['params']['model_id']} " if "model_id" in job["params"] else ""
         retry = f"(retry of {job['retry_of']}) " if job["retry_of"] else ""
+        held = f"[{job['worker_id'].split(':')[0]}] " if job["status"] == "running" else ""
         print(
             f"{job['id']:>5} {job['kind']:<8} {job['status']:<10} "
-            f"{100 * job['progress']:5.1f}%  {model}{retry}{job['phase'] or ''} "
+            f"{100 * job['progress']:5.1f}%  {held}{model}{retry}{job['phase'] or ''} "
             f"{job['error'] or job['message'] or ''}"
         )
     problems = [p for m in store.models.list() if (p := version_problem(store, m))]

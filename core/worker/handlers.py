@@ -91,7 +91,7 @@ def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> di
 
 def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> dict:
     model = store.models.get(job["params"]["model_id"])
-    net, anchor, space, config, _ = load_checkpoint(model["checkpoint_path"])
+    net, anchor, space, config, _ = load_checkpoint(store.media_path(model["checkpoint_path"]))
     rows = store.images.query(dataset_id=model["dataset_id"])  # the dataset it serves
     report(0.05, "loading images", f"{len(rows)} images", force=True)
     images = image_set_from_rows(store, rows, config.image_size)
@@ -100,7 +100,7 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> di
     report.check(0.85, "trend calls")
     splits = np.array([r["split"] for r in rows])
     trends = trend_calls(embedding.severity, images, splits)
-    store.models.save_trends(model["id"], trends.calls)
+    store.embeddings.save_trends(model["id"], trends.calls)
     store.models.add_metrics(model["id"], trends.figures)
     store.jobs.submit(
         "project",
@@ -114,11 +114,11 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> di
 
 def handle_project(store: Store, job: dict, report: Reporter, context: dict) -> dict:
     model_id = job["params"]["model_id"]
-    ids, vectors, _ = store.models.embeddings(model_id)
+    ids, vectors, _ = store.embeddings.vectors(model_id)
     chosen = [tuple(p) for p in job["params"].get("projections", PROJECTIONS)]
     for number, (method, dims) in enumerate(chosen):
         report.check(number / len(chosen), f"projecting: {method} {dims}-D", force=True)
-        store.models.save_projection(model_id, method, ids, project(vectors, method, dims))
+        store.embeddings.save_projection(model_id, method, ids, project(vectors, method, dims))
     store.models.chain_ready(model_id)
     activated = False
     if job["params"].get("activate_if_better"):

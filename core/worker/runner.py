@@ -1,5 +1,6 @@
 """The worker loop: heartbeat, recovery of jobs whose worker died, automatic triggers,
-then claim one job and run it. Several workers may share one database file."""
+then claim one job and run it. Several workers may share one database (a SQLite file on
+one machine, or PostgreSQL across machines), each taking the kinds of job it is given."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from core.imaging import remove_stale_parts
 from core.learning.device import resolve_device
 from core.learning.train import TrainingCancelled
 from core.store import Store, StoreBusy
+from core.store.jobs import JOB_KINDS
 
 from .autoretrain import maybe_queue_first_models, maybe_queue_retrains
 from .handlers import HANDLERS, JobCancelled, Reporter, WorkerStopping
@@ -28,7 +30,8 @@ from .status import HEARTBEAT_KEY
 class WorkerConfig:
     db_path: str
     device: str = "auto"  # auto, cpu or cuda
-    models_dir: str | None = None  # default: models/ beside the database
+    models_dir: str | None = None  # default: models/ in the store's media folder
+    kinds: tuple[str, ...] = JOB_KINDS  # the job kinds this worker takes (routing)
     poll_seconds: float = 1.0  # idle wait between looks at the queue
     stale_after_seconds: float = 30.0  # a running job silent this long is presumed dead
     report_every_seconds: float = 2.0  # progress and heartbeat while a job runs
@@ -41,15 +44,23 @@ class Worker:
         self.config = config
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.device = str(resolve_device(config.device))
-        self.models_dir = config.models_dir or str(Path(config.db_path).resolve().parent / "models")
+        unknown = set(config.kinds) - set(JOB_KINDS)
+        if unknown or not config.kinds:
+            raise ValueError(
+                f"Unknown job kind(s) {', '.join(sorted(unknown)) or '(none given)'}; "
+                f"a worker takes some of {', '.join(JOB_KINDS)}."
+            )
+        self.models_dir = config.models_dir
         self._stopping = False
 
     def run(self) -> None:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
-        remove_stale_parts(Path(self.models_dir))  # checkpoints a killed worker left
         with Store(self.config.db_path) as store:
+            if self.models_dir is None:  # where every machine sharing the media finds it
+                self.models_dir = str(store.media_root / "models")
+            remove_stale_parts(Path(self.models_dir))  # checkpoints a killed worker left
             while not self._stopping:
                 try:
                     worked = self.tick(store)
@@ -68,7 +79,7 @@ class Worker:
         if self.config.auto_triggers:
             maybe_queue_first_models(store)
             maybe_queue_retrains(store)
-        job = store.jobs.claim(self.worker_id)
+        job = store.jobs.claim(self.worker_id, self.config.kinds)
         if job is None:
             return False
         self.execute(store, job)
@@ -101,14 +112,15 @@ class Worker:
         store.jobs.finish(job["id"], status, error=reason)
 
     def beat(self, store: Store) -> None:
-        store.settings.set(
-            HEARTBEAT_KEY,
-            {
-                "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "worker": self.worker_id,
-                "device": self.device,
-            },
-        )
+        beat = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "worker": self.worker_id,
+            "host": socket.gethostname(),
+            "device": self.device,
+            "kinds": list(self.config.kinds),
+        }
+        store.settings.set(HEARTBEAT_KEY, beat)  # the latest of any worker
+        store.settings.set(f"{HEARTBEAT_KEY}:{self.worker_id}", beat)  # this worker's
 
     def _stop(self, *_: object) -> None:
         self._stopping = True

@@ -4,6 +4,7 @@ import pytest
 
 from core.importers import ManifestError, import_folder
 from tests.dicom_factory import PATIENT_ID, PATIENT_NAME, write_dicom
+from tests.helpers import database_text
 
 
 def statuses(report):
@@ -130,7 +131,7 @@ def test_dicom_patient_is_pseudonymised_and_dates_shifted(store, tmp_path):
             __import__("datetime").date(2021, 3, 14) - __import__("datetime").timedelta(days=shift)
         ).isoformat()
     )
-    dump = "\n".join(store.db.iterdump())
+    dump = database_text(store)
     for value in (PATIENT_ID, PATIENT_NAME, "Testpatient", "19470203", "Elsewhere"):
         assert value not in dump
 

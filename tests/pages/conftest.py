@@ -12,12 +12,12 @@ PAGES = PROJECT_ROOT / "pages"
 
 
 @pytest.fixture
-def seeded_db(tmp_path, monkeypatch):
-    path = tmp_path / "app.db"
-    with Store(path) as store:
+def seeded_db(db_location, monkeypatch):
+    """A small demo cohort, on each backend in turn; the pages open it by $SEVERITY_DB."""
+    with Store(db_location) as store:
         import_cohort(store, CohortConfig(patients=4, image_size=32))
-    monkeypatch.setenv("SEVERITY_DB", str(path))
-    return path
+    monkeypatch.setenv("SEVERITY_DB", db_location)
+    return db_location
 
 
 def page(name: str) -> AppTest:

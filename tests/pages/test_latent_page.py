@@ -24,7 +24,7 @@ def test_map_ruler_and_colouring(modelled_db):
 def test_a_lasso_selection_lists_images_most_severe_first(modelled_db):
     with Store(modelled_db) as store:
         model = store.models.active()
-        scores = store.models.severity_scores(model["id"])
+        scores = store.embeddings.severity_scores(model["id"])
     chosen = sorted(scores)[:6]
     app = page("latent")
     app.session_state["latent_chart"] = {

@@ -88,7 +88,7 @@ def test_beliefs_start_from_the_model_follow_answers_and_rebuild_on_a_new_versio
     model = store.models.create("conpro", {}, dataset_id=dataset)
     store.models.finish(model["id"], "v1.pt", {})
     severity = np.linspace(0.0, 1.0, len(ids))
-    store.models.save_embeddings(model["id"], ids, np.zeros((len(ids), 2)), severity)
+    store.embeddings.save(model["id"], ids, np.zeros((len(ids), 2)), severity)
     store.models.chain_ready(model["id"])
     store.models.activate(model["id"])
     assert catch_up(store, dataset) == 2  # rebuilt: both answers replayed

@@ -1,8 +1,7 @@
-import sqlite3
-
 import pytest
 
 from core.store import AlreadyJudged, Answer, InvalidJudgment, NewImage
+from core.store.database import IntegrityError
 
 
 @pytest.fixture
@@ -17,9 +16,9 @@ def pair(store):
 def test_judgments_cannot_be_updated_or_deleted(pair):
     store, rater, (a, b, _) = pair
     judgment = store.judgments.append(Answer(a, b, "left", rater))
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         store.db.execute("UPDATE judgments SET outcome = 'right' WHERE id = ?", [judgment])
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         store.db.execute("DELETE FROM judgments WHERE id = ?", [judgment])
     assert store.one("SELECT outcome FROM judgments")["outcome"] == "left"
 

@@ -64,7 +64,8 @@ def test_migration_7_gives_old_versions_the_dataset_they_were_trained_on(tmp_pat
     with Store(path) as old:
         old.datasets.ensure("RetinaMNIST")
         for version, dataset in ((1, None), (2, "RetinaMNIST")):
-            old.db["models"].insert(
+            old.db.insert(
+                "models",
                 {
                     "version": version,
                     "method": "conpro",
@@ -72,7 +73,7 @@ def test_migration_7_gives_old_versions_the_dataset_they_were_trained_on(tmp_pat
                     "status": "active" if version == 1 else "candidate",
                     "active": int(version == 1),
                     "created_at": "2026-01-01",
-                }
+                },
             )
     monkeypatch.setattr(database, "MIGRATIONS", MIGRATIONS)
     with Store(path) as new:

@@ -3,13 +3,13 @@ import sqlite3
 import pytest
 
 from core.store import NewImage, Store
-from core.store.database import connect, schema_version
+from core.store.database import IntegrityError, connect, schema_version
 from core.store.migrations import MIGRATIONS
 
 
 def test_migrations_from_empty_reach_latest_version(tmp_path):
     db = connect(tmp_path / "fresh.db")
-    assert schema_version(db) == MIGRATIONS[-1][0]
+    assert schema_version(db) == MIGRATIONS[-1].number
     assert {
         "datasets",
         "patients",
@@ -21,7 +21,7 @@ def test_migrations_from_empty_reach_latest_version(tmp_path):
         "projections",
         "jobs",
         "settings",
-    } <= set(db.table_names())
+    } <= set(db.tables())
 
 
 def test_reopening_applies_nothing_and_keeps_data(tmp_path):
@@ -36,13 +36,13 @@ def test_every_connection_enforces_foreign_keys_and_uses_wal(tmp_path):
     with Store(tmp_path / "app.db") as s:
         assert s.one("PRAGMA foreign_keys")["foreign_keys"] == 1
         assert s.one("PRAGMA journal_mode")["journal_mode"] == "wal"
-        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"):
             s.images.add(_image(dataset_id=999))
 
 
 def test_split_is_frozen_once_assigned(store):
     image_id, _ = store.images.add(_image(store.datasets.ensure("d")))
-    with pytest.raises(sqlite3.IntegrityError, match="frozen"):
+    with pytest.raises(IntegrityError, match="frozen"):
         store.db.execute("UPDATE images SET split = 'train' WHERE id = ?", [image_id])
 
 
@@ -98,23 +98,25 @@ def test_migration_3_marks_versions_whose_embed_already_failed(tmp_path, monkeyp
     with Store(path) as old:
         assert schema_version(old.db) == 2
         for version in (1, 2):
-            old.db["models"].insert(
+            old.db.insert(
+                "models",
                 {
                     "version": version,
                     "method": "conpro",
                     "status": "candidate",
                     "created_at": "2026-01-01",
                     "checkpoint_path": f"v{version}.pt",
-                }
+                },
             )
-        old.db["jobs"].insert(
+        old.db.insert(
+            "jobs",
             {
                 "kind": "embed",
                 "params": '{"model_id": 2}',
                 "status": "failed",
                 "created_at": "2026-01-01",
                 "error": "UnpicklingError: Weights only load failed",
-            }
+            },
         )
     monkeypatch.setattr(database, "MIGRATIONS", MIGRATIONS)
     with Store(path) as new:
@@ -148,7 +150,8 @@ def test_migration_6_keeps_known_severity_under_its_new_name(tmp_path, monkeypat
     monkeypatch.setattr(database, "MIGRATIONS", MIGRATIONS[:5])
     with Store(path) as old:
         dataset = old.datasets.ensure("cohort")
-        old.db["images"].insert(
+        old.db.insert(
+            "images",
             {
                 "dataset_id": dataset,
                 "content_hash": "h1",
@@ -159,10 +162,10 @@ def test_migration_6_keeps_known_severity_under_its_new_name(tmp_path, monkeypat
                 "grade": 3,
                 "health_score": 0.71,
                 "created_at": "2026-01-01",
-            }
+            },
         )
     monkeypatch.setattr(database, "MIGRATIONS", MIGRATIONS)
     with Store(path) as new:
         (row,) = new.images.query()
         assert row["known_severity"] == 0.71
-        assert "health_score" not in new.db["images"].columns_dict
+        assert "health_score" not in new.db.columns("images")

@@ -21,12 +21,11 @@ def train_params(**overrides):
 
 
 @pytest.fixture
-def cohort_db(tmp_path):
-    """A few dozen images of the synthetic cohort in a file database."""
-    path = tmp_path / "app.db"
-    with Store(path) as store:
+def cohort_db(db_location):
+    """A few dozen images of the synthetic cohort, on each backend in turn."""
+    with Store(db_location) as store:
         import_cohort(store, CohortConfig(patients=16, image_size=32))
-    return path
+    return db_location
 
 
 def add_judgments(store, count, rater="Dr Okafor"):

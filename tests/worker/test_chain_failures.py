@@ -80,7 +80,7 @@ def test_check_repairs_the_checkpoint_and_the_chain_then_runs(broken_second_vers
     with Store(db) as store:
         second = store.models.newest()
         assert second["chain"] == "ready" and second["error"] is None
-        assert len(store.models.available_projections(second["id"])) == 4
+        assert len(store.embeddings.available_projections(second["id"])) == 4
         store.models.activate(second["id"])
         assert retrain_blocker(store) is None and map_note(store) is None
         add_judgments(store, 60)

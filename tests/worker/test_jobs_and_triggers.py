@@ -153,7 +153,7 @@ def test_a_dataset_without_grades_trains_once_it_has_normals_and_answers(tmp_pat
         model = store.models.active(dataset)
         assert model["method"] == "selfpro" and model["chain"] == "ready"
         assert model["metrics"]["n_judgments_trained_on"] > 0
-        assert len(store.models.severity_scores(model["id"])) == 40
+        assert len(store.embeddings.severity_scores(model["id"])) == 40
 
 
 def test_activation_rule_uses_the_validation_figures():

@@ -82,7 +82,7 @@ def test_judgments_retrain_embed_project_and_teach_the_model(tmp_path, seed):
         assert first is not None and first["version"] == 1 and first["chain"] == "ready"
         train_ids, val_ids = store.images.ids(split="train"), store.images.ids(split="val")
         truth = truth_of(store)
-        first_scores = store.models.severity_scores(first["id"])
+        first_scores = store.embeddings.severity_scores(first["id"])
         on_train = _misordered(train_ids, truth, first_scores, 60, rng)
         on_val = _pairs(val_ids, truth, 12, rng)  # what used to write an unloadable checkpoint
         rater = SimulatedRater("Dr Sim", noise=0.02, seed=seed)
@@ -97,12 +97,14 @@ def test_judgments_retrain_embed_project_and_teach_the_model(tmp_path, seed):
         assert metrics["n_judgments_standing"] == 72
         assert metrics["n_judgments_trained_on"] == 60  # answers about two training images
         assert 0.0 <= metrics["val_judgment_agreement"] <= 1.0
-        load_checkpoint(second["checkpoint_path"])  # weights_only=True, the embed job's load
+        load_checkpoint(
+            store.media_path(second["checkpoint_path"])
+        )  # weights_only=True, the embed job's load
 
-        ids, _, _ = store.models.embeddings(second["id"])
+        ids, _, _ = store.embeddings.vectors(second["id"])
         assert len(ids) == store.images.count()
-        assert set(store.models.available_projections(second["id"])) == PROJECTIONS
-        assert store.models.trends(second["id"])
+        assert set(store.embeddings.available_projections(second["id"])) == PROJECTIONS
+        assert store.embeddings.trends(second["id"])
 
         store.models.activate(second["id"])
         assert store.models.active()["version"] == 2
@@ -117,7 +119,7 @@ def test_judgments_retrain_embed_project_and_teach_the_model(tmp_path, seed):
             for j in store.judgments.effective()
             if (j["left_image_id"], j["right_image_id"]) in trained_on
         ]
-        stored = _agreement(store.models.severity_scores(second["id"]), judged)
+        stored = _agreement(store.embeddings.severity_scores(second["id"]), judged)
         assert metrics["train_judgment_agreement"] == pytest.approx(stored)
         assert "train_judgment_agreement" not in first["metrics"]  # it had no answers
         # judgments really change the model: it orders the pairs the first version had

@@ -27,18 +27,19 @@ def test_train_then_embed_then_project(cohort_db):
         }
         model = store.models.active()
         assert model["version"] == 1 and model["trained_through_judgment_id"] == judged
-        assert os.path.exists(model["checkpoint_path"])
-        ids, vectors, severity = store.models.embeddings(model["id"])
+        assert store.media_path(model["checkpoint_path"]).exists()
+        assert not os.path.isabs(model["checkpoint_path"])  # the database holds no machine paths
+        ids, vectors, severity = store.embeddings.vectors(model["id"])
         assert len(ids) == store.images.count() and vectors.shape[1] > 0
         assert len(severity) == len(ids) and (severity >= 0).all()
-        assert set(store.models.available_projections(model["id"])) == {
+        assert set(store.embeddings.available_projections(model["id"])) == {
             ("pca", 2),
             ("pca", 3),
             ("umap", 2),
             ("tsne", 2),
         }
-        assert len(store.models.projection(model["id"], "umap", 2)) == len(ids)
-        assert store.models.trends(model["id"])
+        assert len(store.embeddings.projection(model["id"], "umap", 2)) == len(ids)
+        assert store.embeddings.trends(model["id"])
         assert worker_status(store) is not None  # the heartbeat is fresh
 
 
@@ -57,11 +58,11 @@ def test_the_worker_trains_and_maps_one_model_per_dataset(cohort_db):
         for name, dataset_id in datasets.items():
             model = store.models.active(dataset_id)
             assert model["dataset"] == name and model["chain"] == "ready"
-            ids, _, _ = store.models.embeddings(model["id"])
+            ids, _, _ = store.embeddings.vectors(model["id"])
             assert ids == sorted(store.images.ids(dataset_id=dataset_id))  # its own images
-            mapped = store.models.projection(model["id"], "umap", 2)
+            mapped = store.embeddings.projection(model["id"], "umap", 2)
             assert {p["dataset_id"] for p in mapped} == {dataset_id}
-            assert {t["later_image_id"] for t in store.models.trends(model["id"])} <= set(ids)
+            assert {t["later_image_id"] for t in store.embeddings.trends(model["id"])} <= set(ids)
             assert any(f"@{name}" in key for key in model["metrics"])
         assert len({m["id"] for m in store.models.list() if m["active"]}) == 2
 
@@ -162,7 +163,7 @@ def test_kill_9_during_training_loses_nothing_and_the_job_is_requeued(cohort_db)
         assert statuses[3] in ("active", "candidate")
         assert store.one("SELECT COUNT(*) AS n FROM judgments")["n"] == judged
         active = store.models.active()
-        assert active is not None and os.path.exists(active["checkpoint_path"])
+        assert active is not None and store.media_path(active["checkpoint_path"]).exists()
 
 
 def test_a_term_signal_stops_training_at_once_and_requeues_the_job(cohort_db):

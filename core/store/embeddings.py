@@ -1,0 +1,137 @@
+"""What a model version produces per image: embeddings and severity scores, trend calls
+between visits, and 2-D / 3-D projections of the latent space."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+class Embeddings:
+    def __init__(self, store: Store):
+        self._store = store
+
+    # -- embeddings and severity scores ------------------------------------------------
+
+    def save(
+        self,
+        model_id: int,
+        image_ids: list[int],
+        vectors: np.ndarray,
+        severity: np.ndarray,
+        severity_std: np.ndarray | None = None,
+    ) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        std = [None] * len(image_ids) if severity_std is None else severity_std.tolist()
+        rows = [
+            {
+                "model_id": model_id,
+                "image_id": int(i),
+                "vector": v.tobytes(),
+                "severity": float(s),
+                "severity_std": None if e is None else float(e),
+            }
+            for i, v, s, e in zip(image_ids, vectors, severity, std, strict=True)
+        ]
+        with self._store.transaction():
+            self._store.db.execute("DELETE FROM embeddings WHERE model_id = ?", [model_id])
+            self._store.db.insert_all("embeddings", rows)
+
+    def vectors(self, model_id: int) -> tuple[list[int], np.ndarray, np.ndarray]:
+        rows = self._store.all(
+            "SELECT image_id, vector, severity FROM embeddings WHERE model_id = ? "
+            "ORDER BY image_id",
+            [model_id],
+        )
+        ids = [r["image_id"] for r in rows]
+        if not rows:
+            return ids, np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
+        vectors = np.stack([np.frombuffer(bytes(r["vector"]), dtype=np.float32) for r in rows])
+        return ids, vectors, np.array([r["severity"] for r in rows], dtype=np.float32)
+
+    def severity_scores(self, model_id: int) -> dict[int, tuple[float, float | None]]:
+        rows = self._store.all(
+            "SELECT image_id, severity, severity_std FROM embeddings WHERE model_id = ?",
+            [model_id],
+        )
+        return {r["image_id"]: (r["severity"], r["severity_std"]) for r in rows}
+
+    # -- trend calls ----------------------------------------------------------------------
+
+    def save_trends(self, model_id: int, rows: list[tuple[int, int, float, float, float]]) -> None:
+        with self._store.transaction():
+            self._store.db.execute("DELETE FROM trends WHERE model_id = ?", [model_id])
+            self._store.db.insert_all(
+                "trends",
+                [
+                    {
+                        "model_id": model_id,
+                        "earlier_image_id": a,
+                        "later_image_id": b,
+                        "p_improved": p0,
+                        "p_same": p1,
+                        "p_deteriorated": p2,
+                    }
+                    for a, b, p0, p1, p2 in rows
+                ],
+            )
+
+    def trends(self, model_id: int, patient_id: int | None = None) -> list[dict]:
+        sql = """SELECT t.*, i.patient_id, p.pseudonym AS patient, i.visit_date AS later_date,
+                        i.visit_index AS later_index, i.split AS split
+                 FROM trends t JOIN images i ON i.id = t.later_image_id
+                 LEFT JOIN patients p ON p.id = i.patient_id WHERE t.model_id = ?"""
+        params: list = [model_id]
+        if patient_id is not None:
+            sql += " AND i.patient_id = ?"
+            params.append(patient_id)
+        return self._store.all(sql + " ORDER BY i.patient_id, i.visit_index, i.visit_date", params)
+
+    # -- projections ---------------------------------------------------------------------
+
+    def save_projection(
+        self, model_id: int, method: str, image_ids: list[int], coords: np.ndarray
+    ) -> None:
+        dims = coords.shape[1]
+        rows = [
+            {
+                "model_id": model_id,
+                "method": method,
+                "dims": dims,
+                "image_id": int(i),
+                "x": float(c[0]),
+                "y": float(c[1]),
+                "z": float(c[2]) if dims == 3 else None,
+            }
+            for i, c in zip(image_ids, coords, strict=True)
+        ]
+        with self._store.transaction():
+            self._store.db.execute(
+                "DELETE FROM projections WHERE model_id = ? AND method = ? AND dims = ?",
+                [model_id, method, dims],
+            )
+            self._store.db.insert_all("projections", rows)
+
+    def projection(self, model_id: int, method: str, dims: int) -> list[dict]:
+        return self._store.all(
+            """SELECT pr.image_id, pr.x, pr.y, pr.z, e.severity, i.grade, i.split,
+                      p.pseudonym AS patient, i.dataset_id,
+                      (SELECT COUNT(*) FROM effective_judgments j
+                        WHERE j.left_image_id = i.id OR j.right_image_id = i.id) AS judgments
+               FROM projections pr JOIN images i ON i.id = pr.image_id
+               LEFT JOIN embeddings e ON e.model_id = pr.model_id AND e.image_id = pr.image_id
+               LEFT JOIN patients p ON p.id = i.patient_id
+               WHERE pr.model_id = ? AND pr.method = ? AND pr.dims = ?""",
+            [model_id, method, dims],
+        )
+
+    def available_projections(self, model_id: int) -> list[tuple[str, int]]:
+        rows = self._store.all(
+            "SELECT DISTINCT method, dims FROM projections WHERE model_id = ? ORDER BY 1, 2",
+            [model_id],
+        )
+        return [(r["method"], r["dims"]) for r in rows]
