@@ -62,6 +62,7 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to relaunch on several processes
     if args.command in ("train", "bench", "trend-bench", "sim-bench"):
         return _learning(args)
     if args.command in ("worker", "jobs"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -48,7 +49,18 @@ def add_parsers(commands) -> None:
     source.add_argument("--db", help="train on the store (default: $SEVERITY_DB or data/app.db)")
     source.add_argument("--data", help="train on a MedMNIST-style .npz instead")
     trainer.add_argument("--dataset", help="with --db: only this dataset's images")
-    trainer.add_argument("--out", help="folder for the checkpoint (default: data/models)")
+    trainer.add_argument(
+        "--out", help="folder for the checkpoint (default: models/ in the media folder)"
+    )
+    trainer.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="processes, one per GPU (gloo CPU processes without one), launched with "
+        "torch.distributed.run; only the first writes the checkpoint and the store rows",
+    )
+    trainer.add_argument("--job-id", type=int, help=argparse.SUPPRESS)  # the worker's job
+    trainer.add_argument("--config-json", help=argparse.SUPPRESS)  # the worker's full config
     add_training_options(trainer)
 
     bench = commands.add_parser("bench", help="compare methods over seeds")
@@ -126,13 +138,38 @@ def add_parsers(commands) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from . import distributed
     from .methods import get_method
 
-    config = config_from_args(args, method=args.method)
+    if args.config_json:  # a worker's job: its whole configuration
+        config = TrainConfig.from_dict(json.loads(args.config_json))
+    else:
+        config = config_from_args(args, method=args.method)
     get_method(config.method)
-    out = Path(args.out or PROJECT_ROOT / "data" / "models")
+    if args.nproc > 1 and not distributed.ranks().active:
+        return distributed.launch(args.nproc, _without_nproc(args.argv))
+    try:
+        return _train(args, config, distributed.ranks())
+    finally:
+        distributed.stop()
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    kept, skip = [], False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--nproc":
+            skip = True
+        elif not token.startswith("--nproc="):
+            kept.append(token)
+    return kept
+
+
+def _train(args: argparse.Namespace, config: TrainConfig, here) -> int:
     started = time.perf_counter()
     if args.data:
+        out = Path(args.out or PROJECT_ROOT / "data" / "models")
         from .bench import load_benchmark_data
         from .checkpoint import save_checkpoint
         from .evaluate import evaluate
@@ -140,6 +177,8 @@ def run_train(args: argparse.Namespace) -> int:
 
         train_set, val, test, _ = load_benchmark_data(args.data, None, config.image_size)
         result = train(config, train_set, progress=_print_progress)
+        if not here.is_writer:
+            return 0
         metrics = evaluate(result, train_set, val, test)
         path = save_checkpoint(out / f"{config.method}-seed{config.seed}.pt", result, metrics)
     else:
@@ -149,7 +188,17 @@ def run_train(args: argparse.Namespace) -> int:
         from .from_store import train_from_store
 
         with Store(resolve_db_path(args.db)) as store:
-            model, _ = train_from_store(store, config, out, args.dataset, _print_progress)
+            out = Path(args.out) if args.out else store.media_root / "models"
+            progress = _print_progress
+            if args.job_id is not None:  # rank 0 reports to the worker's job
+                from core.worker.handlers import Reporter
+
+                progress = Reporter(store, args.job_id).training_progress
+            model, _ = train_from_store(
+                store, config, out, args.dataset, progress, job_id=args.job_id
+            )
+            if model is None:  # another rank writes
+                return 0
             metrics, path = model["metrics"], store.media_path(model["checkpoint_path"])
         print(f"registered as version {model['version']} (candidate)")
     print(f"checkpoint: {path} ({time.perf_counter() - started:.0f} s)")

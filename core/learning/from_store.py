@@ -11,9 +11,11 @@ import torch
 from core.plain import finite_only
 from core.store import Store
 
+from . import distributed
 from .checkpoint import save_checkpoint
 from .config import TrainConfig
 from .data import ImageSet, load_store_splits
+from .device import resolve_device
 from .embed import Embedding, embed
 from .evaluate import evaluate
 from .train import Progress, TrainResult, train
@@ -26,16 +28,23 @@ def train_from_store(
     dataset: str | None = None,
     progress: Progress | None = None,
     job_id: int | None = None,
-) -> tuple[dict, TrainResult]:
+) -> tuple[dict | None, TrainResult]:
     """Train, evaluate on the fixed validation split, save the checkpoint atomically and
-    register the version as a candidate. Returns (model row, result)."""
+    register the version as a candidate. Returns (model row, result). Launched on several
+    processes (``torch.distributed.run``), every rank trains and only rank 0 writes: the
+    others return ``(None, result)``."""
+    here = distributed.ranks()
     dataset_id = store.datasets.by_name(dataset)["id"] if dataset else None
     splits = load_store_splits(store, config.image_size, dataset_id)
     if "train" not in splits or "val" not in splits:
         raise ValueError("training needs images in both the train and val splits")
-    high_water = store.judgments.high_water_mark()
+    if here.active:  # join the group now: every rank must train on rank 0's answers
+        distributed.start(resolve_device(config.device))
+    high_water = distributed.share(store.judgments.high_water_mark())
     judgments = store.judgments.effective(upto_id=high_water)
     settings = {**config.to_dict(), "dataset": dataset}
+    if not here.is_writer:
+        return None, train(config, splits["train"], judgments)
     model = store.models.create(
         config.method, settings, trained_through=high_water, job_id=job_id, dataset_id=dataset_id
     )

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from .catalog import METHOD_INFO
 from .data import augment
+from .distributed import gather, gather_plain
 from .encoders import SeverityNet, normality_anchor
 from .losses import (
     comcl_loss,
@@ -64,10 +65,9 @@ class StepContext:
 def con_step(net: SeverityNet, ctx: StepContext):
     i, j, same = binary_pairs(ctx.grades, ctx.config.batch_size, ctx.rng)
     c = net.contrastive(ctx.views(np.concatenate([i, j])))
-    c_i, c_j = c.float().chunk(2)
-    loss = margin_contrastive_loss(
-        c_i, c_j, torch.as_tensor(same, device=c.device), ctx.config.margin
-    )
+    c_i, c_j = (gather(half) for half in c.float().chunk(2))
+    same = gather_plain(torch.as_tensor(same, device=c.device))
+    loss = margin_contrastive_loss(c_i, c_j, same, ctx.config.margin)
     return loss, {}
 
 
@@ -107,7 +107,7 @@ def _two_views(net: SeverityNet, ctx: StepContext, index: np.ndarray) -> torch.T
 
 def _ntxent(net: SeverityNet, ctx: StepContext) -> torch.Tensor:
     index = ctx.rng.integers(0, len(ctx.images), ctx.config.batch_size)
-    z_a, z_b = _two_views(net, ctx, index).chunk(2)
+    z_a, z_b = (gather(z) for z in _two_views(net, ctx, index).chunk(2))
     return nt_xent_loss(z_a, z_b, ctx.config.temperature)
 
 
@@ -126,8 +126,8 @@ def supconn_step(net: SeverityNet, ctx: StepContext):
     labelled = np.flatnonzero(ctx.grades >= 0)
     index = ctx.rng.choice(labelled, ctx.config.batch_size)
     labels = torch.as_tensor(np.tile(ctx.grades[index], 2), device=ctx.device)
-    features = _two_views(net, ctx, index)
-    return supcon_loss(features, labels, ctx.config.supcon_temperature), {}
+    features = gather(_two_views(net, ctx, index))
+    return supcon_loss(features, gather_plain(labels), ctx.config.supcon_temperature), {}
 
 
 def comcl_step(net: SeverityNet, ctx: StepContext):
@@ -139,10 +139,10 @@ def comcl_step(net: SeverityNet, ctx: StepContext):
     images = ctx.batch(index)
     clean = augment(images, ctx.generator)
     low = low_quality(augment(images, ctx.generator), ctx.generator)
-    z_clean, z_low = net.contrastive(torch.cat([clean, low])).float().chunk(2)
+    z_clean, z_low = (gather(z) for z in net.contrastive(torch.cat([clean, low])).float().chunk(2))
     start = ctx.config.comcl_keep_start
     keep = start + (1 - start) * ctx.phase_progress
-    abnormal = torch.as_tensor(ctx.grades[index] > 0, device=z_clean.device)
+    abnormal = gather_plain(torch.as_tensor(ctx.grades[index] > 0, device=z_clean.device))
     loss = comcl_loss(z_clean, z_low, abnormal, ctx.config.comcl_temperature, keep)
     return loss, {"negatives_kept": keep}
 
@@ -172,7 +172,9 @@ def learner_step(net: SeverityNet, ctx: StepContext):
     mse = F.mse_loss(net.regressor(u).squeeze(1), target)
     if ctx.config.learner_loss == "mse":
         return mse, {"mse": mse.item()}
-    cl = learner_contrastive_loss(u, target, weighted=ctx.config.learner_loss == "wcl")
+    cl = learner_contrastive_loss(
+        gather(u), gather_plain(target), weighted=ctx.config.learner_loss == "wcl"
+    )
     return mse + cl, {"mse": mse.item(), "cl": cl.item()}
 
 

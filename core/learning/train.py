@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import distributed
 from .config import TrainConfig
 from .data import ImageSet
 from .device import autocast, place_dataset, prepare_model, resolve_device, seed_everything
@@ -80,10 +81,14 @@ def train(
     progress: Progress | None = None,
     on_phase_end: PhaseEnd | None = None,
 ) -> TrainResult:
-    seed_everything(config.seed)
     method = get_method(config.method)
-    device = resolve_device(config.device)
+    here, device = distributed.start(resolve_device(config.device))
+    seed_everything(config.seed)  # the same initial weights on every rank
     net = prepare_model(build_net(config), device)
+    stepper = None
+    if here.active:  # each rank's own draws from here on
+        seed_everything(distributed.rank_seed(config.seed, here))
+        stepper = distributed.wrap(net, device)
     preferences, judged = _preferences(config, method, train_set, judgments)
     context = StepContext(
         images=place_dataset(train_set.images, device),
@@ -91,8 +96,8 @@ def train(
         health=train_set.health,
         preference_pairs=preferences,
         config=config,
-        rng=np.random.default_rng(config.seed),
-        generator=torch.Generator().manual_seed(config.seed),
+        rng=np.random.default_rng(distributed.rank_seed(config.seed, here)),
+        generator=torch.Generator().manual_seed(distributed.rank_seed(config.seed, here)),
         device=device,
     )
     optimizer = _optimizer(net, config)
@@ -107,7 +112,7 @@ def train(
         for index in range(steps):
             context.phase_progress = index / steps
             with autocast(device):
-                loss, logs = step(net, context)
+                loss, logs = stepper(step, context) if stepper else step(net, context)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(
                     f"{config.method} diverged in {phase}, step {index + 1}: the loss is "
@@ -126,7 +131,8 @@ def train(
             }
             if index % 10 == 0 or index + 1 == steps:
                 result.history.append(record)
-            if progress and progress(record):
+            cancel = bool(progress and here.is_writer and progress(record))
+            if distributed.agree(cancel) if here.active else cancel:
                 raise TrainingCancelled(f"cancelled during {phase}, step {index + 1}")
         elapsed = time.perf_counter() - started
         result.timings[f"{phase}_seconds"] = elapsed

@@ -42,6 +42,13 @@ def add_parsers(commands, add_db) -> None:
         "embed,project,import beside the app (default: all)",
     )
     worker.add_argument(
+        "--nproc",
+        type=int,
+        default=0,
+        help="processes per training job through torch.distributed.run (default: one per "
+        "CUDA GPU; 1 on a CPU)",
+    )
+    worker.add_argument(
         "--threads",
         type=int,
         help="torch CPU threads (default: all cores but one, left to the app)",
@@ -81,6 +88,7 @@ def run_worker(args: argparse.Namespace) -> int:
         auto_triggers=not args.no_auto,
         stale_after_seconds=args.stale_after,
         kinds=tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
+        nproc=args.nproc,
     )
     threads = yield_to_the_app(args.nice, args.threads)
     worker = Worker(config)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -76,17 +77,42 @@ class Reporter:
 def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> dict:
     config = TrainConfig.from_dict({**job["params"].get("config", {}), "device": context["device"]})
     report(0.0, "loading images", force=True)
-    model, _ = train_from_store(
-        store,
-        config,
-        context["models_dir"],
-        job["params"].get("dataset"),
-        report.training_progress,
-        job_id=job["id"],
-    )
+    if context.get("nproc", 1) > 1:
+        model = _train_on_ranks(store, job, config, context)
+    else:
+        model, _ = train_from_store(
+            store,
+            config,
+            context["models_dir"],
+            job["params"].get("dataset"),
+            report.training_progress,
+            job_id=job["id"],
+        )
     # the version is activated (if it is better) only once its map exists: see handle_project
     store.jobs.submit("embed", {"model_id": model["id"], "activate_if_better": True})
     return {"model_id": model["id"], "version": model["version"]}
+
+
+def _train_on_ranks(store: Store, job: dict, config: TrainConfig, context: dict) -> dict:
+    """The training job on ``nproc`` processes (one per GPU) through torch.distributed.run:
+    ``python -m core train --job-id``, whose rank 0 reports this job's progress and
+    heartbeat, registers the version and writes the checkpoint."""
+    from core.learning.distributed import launch
+
+    argv = ["train", "--db", context["db"], "--method", config.method, "--job-id", str(job["id"])]
+    argv += ["--out"]
+    argv += [context["models_dir"], "--config-json", json.dumps(config.to_dict())]
+    if job["params"].get("dataset"):
+        argv += ["--dataset", job["params"]["dataset"]]
+    status = launch(context["nproc"], argv)
+    if store.jobs.get(job["id"])["cancel_requested"]:
+        raise JobCancelled("cancelled during training")
+    model = store.one(
+        "SELECT id FROM models WHERE job_id = ? ORDER BY id DESC LIMIT 1", [job["id"]]
+    )
+    if status != 0 or model is None:
+        raise RuntimeError(f"training on {context['nproc']} processes failed (exit {status})")
+    return store.models.get(model["id"])
 
 
 def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> dict:

@@ -32,6 +32,7 @@ class WorkerConfig:
     device: str = "auto"  # auto, cpu or cuda
     models_dir: str | None = None  # default: models/ in the store's media folder
     kinds: tuple[str, ...] = JOB_KINDS  # the job kinds this worker takes (routing)
+    nproc: int = 0  # training processes; 0: one per CUDA GPU (1 without CUDA)
     poll_seconds: float = 1.0  # idle wait between looks at the queue
     stale_after_seconds: float = 30.0  # a running job silent this long is presumed dead
     report_every_seconds: float = 2.0  # progress and heartbeat while a job runs
@@ -51,6 +52,7 @@ class Worker:
                 f"a worker takes some of {', '.join(JOB_KINDS)}."
             )
         self.models_dir = config.models_dir
+        self.nproc = config.nproc or _gpus(self.device)
         self._stopping = False
 
     def run(self) -> None:
@@ -89,7 +91,12 @@ class Worker:
         report = Reporter(
             store, job["id"], self.config.report_every_seconds, lambda: self._stopping
         )
-        context = {"device": self.device, "models_dir": self.models_dir}
+        context = {
+            "device": self.device,
+            "models_dir": self.models_dir,
+            "db": self.config.db_path,
+            "nproc": self.nproc,
+        }
         try:
             result = HANDLERS[job["kind"]](store, job, report, context)
         except WorkerStopping as exc:
@@ -124,3 +131,12 @@ class Worker:
 
     def _stop(self, *_: object) -> None:
         self._stopping = True
+
+
+def _gpus(device: str) -> int:
+    """One training process per GPU on a CUDA machine; one on a CPU."""
+    if not device.startswith("cuda"):
+        return 1
+    import torch
+
+    return max(1, torch.cuda.device_count())
