@@ -9,9 +9,20 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import numpy as np
+
+
+def fresh_database(maintenance_url: str) -> str:
+    """A new, empty database on the PostgreSQL server of ``maintenance_url``; its URL."""
+    import psycopg
+
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return maintenance_url.rsplit("/", 1)[0] + "/" + name
 
 
 def write_json(report: dict, path: str | Path) -> None:

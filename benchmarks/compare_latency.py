@@ -12,12 +12,16 @@ Each strategy is measured in the same run, on the same store; the one-off build 
 beliefs (the active version's prior plus every answer replayed) is timed apart.
 
     .venv/bin/python -m benchmarks.compare_latency [--images 100000] [--judgments 100000]
-        [--strategy random,active]
+        [--strategy random,active] [--db sqlite | postgresql | postgresql://HOST/postgres]
+
+``--db postgresql`` runs on a throwaway PostgreSQL server (Debian's package); a URL names
+a server's maintenance database, beside which a fresh database is made.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import random
@@ -35,7 +39,7 @@ from core.selection.state import belief_lookup, catch_up
 from core.store import Answer, NewImage, Store
 from core.strategies import STRATEGIES, Scope, candidates_for, present
 
-from .common import write_json
+from .common import fresh_database, write_json
 
 
 def seed(store: Store, images: int, judgments: int) -> None:
@@ -132,29 +136,46 @@ def main() -> None:
     parser.add_argument("--judgments", type=int, default=100_000)
     parser.add_argument("--answers", type=int, default=500)
     parser.add_argument("--strategy", default="random,active", help="comma-separated")
+    parser.add_argument("--db", default="sqlite", help="sqlite, postgresql, or a server URL")
     parser.add_argument("--out", default="docs/bench/compare_latency.json")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "bench.db") as store:
-        started = time.perf_counter()
-        seed(store, args.images, args.judgments)
-        seeded = time.perf_counter() - started
-        result = {
-            "images": args.images,
-            "judgments": args.judgments,
-            "answers": args.answers,
-            "seed_seconds": round(seeded, 1),
-        }
-        for number, name in enumerate(args.strategy.split(",")):
-            if STRATEGIES[name].needs_beliefs:
-                result["belief_build_seconds"] = round(build_beliefs(store), 2)
-            timings = sorted(measure(store, args.answers, name, number))
-            result[name] = {
-                "median_ms": round(statistics.median(timings), 2),
-                "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 2),
-                "max_ms": round(timings[-1], 2),
-            }
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        if args.db == "sqlite":
+            location = str(folder / "bench.db")
+        elif args.db == "postgresql":
+            from devtools.postgres import throwaway_cluster
+
+            location = stack.enter_context(throwaway_cluster()).create_database()
+        else:
+            location = fresh_database(args.db)
+        store = stack.enter_context(Store(location, media_root=folder / "media"))
+        result = run(store, args)
+        result["backend"] = store.db.dialect.name
     print(json.dumps(result, indent=2))
     write_json(result, args.out)
+
+
+def run(store: Store, args: argparse.Namespace) -> dict:
+    started = time.perf_counter()
+    seed(store, args.images, args.judgments)
+    seeded = time.perf_counter() - started
+    result = {
+        "images": args.images,
+        "judgments": args.judgments,
+        "answers": args.answers,
+        "seed_seconds": round(seeded, 1),
+    }
+    for number, name in enumerate(args.strategy.split(",")):
+        if STRATEGIES[name].needs_beliefs:
+            result["belief_build_seconds"] = round(build_beliefs(store), 2)
+        timings = sorted(measure(store, args.answers, name, number))
+        result[name] = {
+            "median_ms": round(statistics.median(timings), 2),
+            "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 2),
+            "max_ms": round(timings[-1], 2),
+        }
+    return result
 
 
 if __name__ == "__main__":

@@ -5,20 +5,25 @@ heartbeat keep its rhythm?
 Each rater is its own process with its own connection (as Streamlit sessions are
 threads with their own connections, and several app servers may share a file). The
 worker is the real ``python -m core worker`` training its first model. Run once with
-SQLite's own busy handler (``--lock-wait sqlite``) and once with the store's polling
-(``--lock-wait poll``, the default in the app), on fresh databases, side by side:
+SQLite's own busy handler (mode ``sqlite``), once with the store's polling (``poll``,
+the default in the app), and on PostgreSQL (``postgresql``: a throwaway server from
+Debian's package, or ``--pg-url`` pointing at a server's maintenance database), each
+on a fresh database:
 
     .venv/bin/python -m benchmarks.concurrent_raters [--raters 8] [--interval 0.5] \
-        [--seconds 30] [--modes sqlite,poll] [--out docs/bench/concurrent_raters.json]
+        [--seconds 30] [--modes sqlite,poll,postgresql] [--out docs/bench/concurrent_raters.json]
 
-``--interval 0`` answers at full speed.
+``--interval 0`` answers at full speed. Raters are spread over ``--processes`` processes
+(threads within each, as Streamlit sessions are threads of one server process).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,15 +37,28 @@ from core.demo import import_cohort
 from core.store import Answer, Store
 from core.synthetic import CohortConfig
 
-from .common import write_json
+from .common import fresh_database, write_json
 
 
-def rater(
-    db: str, number: int, interval: float, seconds: float, lock_wait: str, out: mp.Queue
+def rater_process(
+    db: str, numbers: list[int], interval: float, seconds: float, lock_wait: str, out: mp.Queue
 ) -> None:
+    """Several raters as threads of one process, each with its own connection."""
+    import threading
+
     import core.store.store as store_module
 
     store_module.LOCK_POLL_SECONDS = None if lock_wait == "sqlite" else 0.002
+    threads = [
+        threading.Thread(target=rater, args=(db, n, interval, seconds, out)) for n in numbers
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def rater(db: str, number: int, interval: float, seconds: float, out: mp.Queue) -> None:
     rng = np.random.default_rng(number)
     latencies, errors, tokens = [], [], []
     with Store(db) as store:
@@ -84,9 +102,13 @@ def heartbeats(db: str, seconds: float) -> list[float]:
     return changes
 
 
-def one_mode(lock_wait: str, args: argparse.Namespace) -> dict:
+def one_mode(mode: str, args: argparse.Namespace, cluster=None) -> dict:
     with tempfile.TemporaryDirectory() as folder:
-        db = str(Path(folder) / "app.db")
+        if mode == "postgresql":
+            db = cluster.create_database() if cluster else fresh_database(args.pg_url)
+            os.environ["SEVERITY_MEDIA"] = str(Path(folder) / "media")
+        else:
+            db = str(Path(folder) / "app.db")
         with Store(db) as store:
             import_cohort(store, CohortConfig(patients=40, image_size=32))
         worker = subprocess.Popen(
@@ -97,18 +119,19 @@ def one_mode(lock_wait: str, args: argparse.Namespace) -> dict:
         try:
             time.sleep(5)  # the worker queues and starts its first training
             queue: mp.Queue = mp.Queue()
-            raters = [
+            groups = np.array_split(np.arange(args.raters), min(args.processes, args.raters))
+            processes = [
                 mp.Process(
-                    target=rater,
-                    args=(db, n, args.interval, args.seconds, lock_wait, queue),
+                    target=rater_process,
+                    args=(db, group.tolist(), args.interval, args.seconds, mode, queue),
                 )
-                for n in range(args.raters)
+                for group in groups
             ]
-            for process in raters:
+            for process in processes:
                 process.start()
             beats = heartbeats(db, args.seconds)
-            results = [queue.get(timeout=args.seconds + 120) for _ in raters]
-            for process in raters:
+            results = [queue.get(timeout=args.seconds + 120) for _ in range(args.raters)]
+            for process in processes:
                 process.join()
         finally:
             worker.terminate()
@@ -120,7 +143,7 @@ def one_mode(lock_wait: str, args: argparse.Namespace) -> dict:
     succeeded = {t for r in results for t in r["tokens"]}
     gaps = np.diff(beats)
     return {
-        "lock_wait": lock_wait,
+        "mode": mode,
         "answers": len(latencies),
         "answers_per_second": round(len(latencies) / args.seconds, 1),
         "append_ms": {
@@ -146,10 +169,19 @@ def main() -> None:
     parser.add_argument("--raters", type=int, default=8)
     parser.add_argument("--interval", type=float, default=0.5)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--modes", default="sqlite,poll")
+    parser.add_argument("--pg-url", help="a PostgreSQL maintenance database (default: throwaway)")
     parser.add_argument("--out", default="docs/bench/concurrent_raters.json")
     args = parser.parse_args()
-    results = [one_mode(mode, args) for mode in args.modes.split(",")]
+    modes = args.modes.split(",")
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if "postgresql" in modes and not args.pg_url:
+            from devtools.postgres import throwaway_cluster
+
+            cluster = stack.enter_context(throwaway_cluster())
+        results = [one_mode(mode, args, cluster) for mode in modes]
     report = {"settings": vars(args), "results": results}
     print(json.dumps(report, indent=2))
     write_json(report, args.out)

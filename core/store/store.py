@@ -127,8 +127,16 @@ class Store:
     def _begin(self, serialize: bool) -> None:
         if self.is_postgres:
             self.db.begin()
+            self.db.execute(f"SET LOCAL lock_timeout = '{int(database.BUSY_TIMEOUT_S * 1000)}ms'")
             if serialize:
-                self.db.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+                try:
+                    self.db.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+                except OperationalError as exc:  # lock_timeout: another writer held on
+                    self.db.rollback()
+                    raise StoreBusy(
+                        "The database is busy (another server or the worker is saving); "
+                        "please try again in a moment. Nothing was lost."
+                    ) from exc
             return
         try:
             if LOCK_POLL_SECONDS is None:
@@ -182,7 +190,8 @@ class Store:
         if self.is_postgres:
             from .copy import copy_database
 
-            copy_database(self, Store(target, media_root=self.media_root))
+            with Store(target, media_root=self.media_root) as copy:
+                copy_database(self, copy)
             return
         destination = sqlite3.connect(str(target))
         try:

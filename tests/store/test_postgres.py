@@ -1,0 +1,54 @@
+"""What only PostgreSQL needs checking: its write lock, its types, and the URL."""
+
+import numpy as np
+import psycopg
+import pytest
+
+from core.store import Store, StoreBusy
+from core.store.database import safe_location
+from core.store.store import WRITE_LOCK
+
+
+@pytest.fixture
+def pg_store(postgres_cluster, tmp_path):
+    url = postgres_cluster.create_database()
+    with Store(url, media_root=tmp_path / "media") as store:
+        yield store, url
+
+
+def test_a_writer_holding_the_lock_too_long_gives_a_clear_error_and_writes_nothing(
+    pg_store, monkeypatch
+):
+    import core.store.database as database
+
+    store, url = pg_store
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.2)
+    with psycopg.connect(url) as blocker:  # another server, mid-write
+        blocker.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        with pytest.raises(StoreBusy, match="busy.*Nothing was lost"):
+            store.raters.ensure("Dr Busy")
+    assert store.raters.list() == []
+    store.raters.ensure("Dr Busy")  # once the other writer is done, it goes through
+    assert [r["name"] for r in store.raters.list()] == ["Dr Busy"]
+
+
+def test_vectors_and_scores_keep_their_precision(pg_store):
+    store, _ = pg_store
+    dataset = store.datasets.ensure("d")
+    from core.store import NewImage
+
+    ids = [store.images.add(NewImage(dataset, f"h{i}", "x.png", 4, 4, "val"))[0] for i in range(3)]
+    model = store.models.create("conpro", {})
+    vectors = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
+    severity = np.array([0.1234567890123, 2.5, -1.0])
+    store.embeddings.save(model["id"], ids, vectors, severity)
+    got_ids, got_vectors, _ = store.embeddings.vectors(model["id"])
+    assert got_ids == ids and np.array_equal(got_vectors, vectors)
+    scores = store.embeddings.severity_scores(model["id"])
+    assert scores[ids[0]][0] == 0.1234567890123  # double precision, as SQLite's REAL
+
+
+def test_a_url_password_is_never_shown():
+    assert (
+        safe_location("postgresql://lee:s3cret@db/severity") == "postgresql://lee:***@db/severity"
+    )
