@@ -201,6 +201,7 @@ def run_benchmark(
                         **metrics,
                         "train_seconds": train_seconds,
                         "train_images_per_second": _images_per_second(result.timings),
+                        **trained.notes,
                     }
                 )
                 log(

@@ -44,6 +44,8 @@ class TrainConfig:
     # 0.1 chosen) and the share of each anchor's negatives kept at the phase's start
     comcl_temperature: float = 0.1
     comcl_keep_start: float = 0.3
+    comcl_patch_weight: float = 1.0  # the patch level's weight (where lesions are known)
+    comcl_patch_side: int = 0  # patch side in pixels; 0: a quarter of the image side
     learner_loss: str = "wcl"  # LEARNER pre-training: mse, cl (MSE + CL) or wcl (MSE + wCL)
     use_grade_pairs: bool = True  # preference pairs derived from grades
     use_judgments: bool = True  # preference pairs from expert judgments in the store

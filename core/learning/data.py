@@ -14,6 +14,8 @@ from core.imaging import load_pixels
 from core.importers.npz import read_npz
 from core.store import Store
 
+from .patches import scale_lesions
+
 MEAN = torch.tensor([0.5, 0.5, 0.5]).view(1, 3, 1, 1)
 STD = torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1)
 
@@ -30,6 +32,8 @@ class ImageSet:
     visit_order: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=float))
     health_is_truth: bool = True  # False where ``health`` only stands in for the grade
     datasets: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # store ids
+    # recorded lesions per image, (x, y, radius) rows in these images' pixels; None: unknown
+    lesions: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -45,6 +49,7 @@ class ImageSet:
             self.visit_order[index] if len(self.visit_order) else self.visit_order,
             self.health_is_truth,
             self.datasets[index] if len(self.datasets) else self.datasets,
+            None if self.lesions is None else [self.lesions[i] for i in index],
         )
 
 
@@ -104,6 +109,12 @@ def load_store_splits(
 def image_set_from_rows(store: Store, rows: list[dict], size: int) -> ImageSet:
     """Pixels and facts of the given image rows (as returned by ``store.images.query``)."""
     pixels = np.stack([_square(load_pixels(store.media_path(r["pixel_path"])), size) for r in rows])
+    recorded = store.images.lesions([r["id"] for r in rows])
+    lesions = None
+    if recorded:  # where the generator (or a manifest) said where lesions are
+        lesions = [
+            scale_lesions(recorded.get(r["id"], []), (r["width"], r["height"]), size) for r in rows
+        ]
     return ImageSet(
         images=to_tensor(pixels, size),
         grades=np.array([-1 if r["grade"] is None else r["grade"] for r in rows]),
@@ -115,6 +126,7 @@ def image_set_from_rows(store: Store, rows: list[dict], size: int) -> ImageSet:
         patients=np.array([r["patient"] or "" for r in rows], dtype=object),
         visit_order=np.array([_visit_key(r) for r in rows], dtype=float),
         datasets=np.array([r["dataset_id"] for r in rows], dtype=int),
+        lesions=lesions,
     )
 
 

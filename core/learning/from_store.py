@@ -54,6 +54,7 @@ def train_from_store(
             **evaluate_on_store(result, splits, judgments, _dataset_names(store)),
             "n_judgments_standing": len(judgments),
             "n_judgments_trained_on": result.judgments_used,
+            **result.notes,
         }
         path = Path(out_dir) / f"model-v{model['version']}.pt"
         save_checkpoint(path, result, metrics)

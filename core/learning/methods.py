@@ -25,6 +25,7 @@ from .losses import (
     supcon_loss,
 )
 from .pairs import binary_pairs
+from .patches import crop, draw_patches, patch_side
 from .quality import low_quality
 
 Step = Callable[[SeverityNet, "StepContext"], tuple[torch.Tensor, dict[str, float]]]
@@ -43,6 +44,7 @@ class StepContext:
     generator: torch.Generator
     device: torch.device
     phase_progress: float = 0.0  # share of the current phase's steps already taken
+    lesions: list[np.ndarray] | None = None  # recorded lesions per image (CoMCL patches)
 
     def batch(self, index: np.ndarray) -> torch.Tensor:
         from .device import to_device
@@ -131,9 +133,50 @@ def supconn_step(net: SeverityNet, ctx: StepContext):
 
 
 def comcl_step(net: SeverityNet, ctx: StepContext):
-    """CoMCL at image level: each graded image against its own low-quality twin, the
-    other class's views (both qualities) as negatives, the hardest first: the share of
-    negatives kept grows linearly from ``comcl_keep_start`` to all over the phase."""
+    """CoMCL: the image level, plus the patch level where lesions are known.
+
+    Image level: each graded image against its own low-quality twin, the other class's
+    views (both qualities) as negatives, the hardest first: the share of negatives kept
+    grows linearly from ``comcl_keep_start`` to all over the phase. Patch level (weight
+    ``comcl_patch_weight``): lesion patches against healthy patches, the same loss with
+    "lesion" as the class, each patch against its own low-quality twin."""
+    loss, logs = _comcl_images(net, ctx)
+    draw = _patch_draw(ctx)
+    if draw is not None and ctx.config.comcl_patch_weight > 0:
+        patches = _comcl_patches(net, ctx, draw, logs["negatives_kept"])
+        loss = loss + ctx.config.comcl_patch_weight * patches
+        logs["patch_loss"] = patches.item()
+    return loss, logs
+
+
+def comcl_levels(lesions: list[np.ndarray] | None) -> dict[str, float]:
+    """What a CoMCL run could use, for its record: 1 when lesion locations were known
+    (image and patch levels), 0 when it fell back to the image level alone."""
+    known = 0 if lesions is None else sum(len(found) for found in lesions)
+    return {"comcl_patch_level": float(known > 0), "comcl_lesions_known": float(known)}
+
+
+def _patch_draw(ctx: StepContext):
+    if ctx.lesions is None:
+        return None
+    size = ctx.images.shape[-1]
+    side = patch_side(size, ctx.config.comcl_patch_side)
+    return draw_patches(ctx.lesions, size, side, max(2, ctx.config.batch_size // 2), ctx.rng)
+
+
+def _comcl_patches(net: SeverityNet, ctx: StepContext, draw, keep: float) -> torch.Tensor:
+    from .device import to_device
+
+    side = patch_side(ctx.images.shape[-1], ctx.config.comcl_patch_side)
+    patches = to_device(crop(ctx.images, draw, side), ctx.device)
+    clean = augment(patches, ctx.generator)
+    low = low_quality(augment(patches, ctx.generator), ctx.generator)
+    z_clean, z_low = (gather(z) for z in net.contrastive(torch.cat([clean, low])).float().chunk(2))
+    lesion = gather_plain(torch.as_tensor(draw.lesion, device=z_clean.device))
+    return comcl_loss(z_clean, z_low, lesion, ctx.config.comcl_temperature, keep)
+
+
+def _comcl_images(net: SeverityNet, ctx: StepContext):
     labelled = np.flatnonzero(ctx.grades >= 0)
     index = ctx.rng.choice(labelled, ctx.config.batch_size)
     images = ctx.batch(index)

@@ -15,7 +15,7 @@ from .config import TrainConfig
 from .data import ImageSet
 from .device import autocast, place_dataset, prepare_model, resolve_device, seed_everything
 from .encoders import EncoderConfig, SeverityNet
-from .methods import Method, StepContext, get_method
+from .methods import Method, StepContext, comcl_levels, get_method
 from .pairs import PairMixture, PreferencePairs, grade_preference_pairs, judgment_pairs, mix
 from .scoring import fit_anchor
 
@@ -41,6 +41,7 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     judgments_used: int = 0  # expert answers about two training images that it learned from
+    notes: dict[str, float] = field(default_factory=dict)  # what the run could use (CoMCL)
 
 
 GRADES = 5  # the supervised baseline's classes: grades 0-4
@@ -98,10 +99,13 @@ def train(
         config=config,
         rng=np.random.default_rng(distributed.rank_seed(config.seed, here)),
         generator=torch.Generator().manual_seed(distributed.rank_seed(config.seed, here)),
+        lesions=train_set.lesions,
         device=device,
     )
     optimizer = _optimizer(net, config)
     result = TrainResult(net, torch.zeros(0), method, config, judgments_used=judged)
+    if method.name == "comcl":  # said in the run's record: patch level, or image level only
+        result.notes = comcl_levels(train_set.lesions)
     for phase_number, (phase, step) in enumerate(method.phases):
         steps = total_steps(config, len(train_set), phase)
         if phase in PREFERENCE_PHASES:

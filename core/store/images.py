@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +122,22 @@ class Images:
                 ids,
             )
         return cursor.rowcount
+
+    def lesions(self, image_ids: list[int]) -> dict[int, list]:
+        """Recorded lesions (``metadata["lesions"]``: ``[kind, x, y, radius]`` in the
+        stored pixels) of those of ``image_ids`` that have any key for them."""
+        found: dict[int, list] = {}
+        for start in range(0, len(image_ids), 500):
+            chunk = [int(i) for i in image_ids[start : start + 500]]
+            rows = self._store.all(
+                f"SELECT id, metadata FROM images WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for row in rows:
+                metadata = json.loads(row["metadata"] or "{}")
+                if "lesions" in metadata:
+                    found[row["id"]] = metadata["lesions"]
+        return found
 
     def patient_visits(self, patient_id: int) -> list[dict]:
         return self.query(patient_id=patient_id)
