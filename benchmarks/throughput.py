@@ -6,6 +6,10 @@ GPU configuration (the papers'): ResNet-50 at 224 px, bf16 autocast, channels_la
     .venv/bin/python -m benchmarks.throughput --backbone resnet50 --image-size 224
 CPU smoke run:
     .venv/bin/python -m benchmarks.throughput --backbone resnet18 --image-size 32 --steps 10
+Data-parallel scaling on every GPU of the machine (gloo processes on a CPU), beside one
+process, in one run: the training loop's images per second on N processes over N times
+one process's (the scaling efficiency):
+    .venv/bin/python -m benchmarks.throughput --nproc N [...]
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--nproc", type=int, default=0, help="also on N processes (DDP)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # a rank of the --nproc run
     parser.add_argument("--out")
     args = parser.parse_args()
     config = TrainConfig(
@@ -89,6 +95,10 @@ def main() -> None:
         device=args.device,
     )
     device = resolve_device(args.device)
+    if args.child:
+        return _child(config, args)
+    if args.nproc > 1:
+        return _scaling(config, args, device)
     synthetic = synthetic_images_per_second(config, args.steps, args.warmup)
     real = real_images_per_second(config, args.steps, args.warmup)
     result = {
@@ -104,6 +114,54 @@ def main() -> None:
     }
     print(json.dumps(result, indent=2))
     out = Path(args.out or f"docs/bench/throughput_{device.type}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+
+
+def _child(config: TrainConfig, args: argparse.Namespace) -> None:
+    """One rank: the real loop under DDP; rank 0 writes the whole run's images per
+    second (every rank trains on its own batch of the same size, in step)."""
+    from core.learning import distributed
+
+    per_rank = real_images_per_second(config, args.steps, args.warmup)
+    here = distributed.ranks()
+    if here.is_writer:
+        Path(args.child).write_text(json.dumps({"images_per_second": per_rank * here.world}))
+    distributed.stop()
+
+
+def _scaling(config: TrainConfig, args: argparse.Namespace, device: torch.device) -> None:
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    single = real_images_per_second(config, args.steps, args.warmup)
+    env = dict(os.environ)
+    if device.type == "cpu":  # the cores shared out: each rank gets its part
+        env["OMP_NUM_THREADS"] = str(max(1, torch.get_num_threads() // args.nproc))
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "rank0.json"
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+        command += [f"--nproc_per_node={args.nproc}", "-m", "benchmarks.throughput"]
+        command += ["--backbone", args.backbone, "--image-size", str(args.image_size)]
+        command += ["--batch-size", str(args.batch_size), "--steps", str(args.steps)]
+        command += ["--warmup", str(args.warmup), "--device", args.device, "--child", str(out)]
+        subprocess.run(command, check=True, env=env)
+        many = json.loads(out.read_text())["images_per_second"]
+    result = {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu (gloo)",
+        "processes": args.nproc,
+        "backbone": args.backbone,
+        "image_size": args.image_size,
+        "images_per_step_per_process": 2 * args.batch_size,
+        "one_process_images_per_second": round(single, 1),
+        "n_processes_images_per_second": round(many, 1),
+        "scaling_efficiency": round(many / (args.nproc * single), 3),
+        "torch": torch.__version__,
+    }
+    print(json.dumps(result, indent=2))
+    out = Path(args.out or f"docs/bench/throughput_ddp_{device.type}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
 

@@ -12,8 +12,10 @@ into the driver's style, and ``Dialect`` holds the few phrases that differ.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,21 +250,45 @@ def _open_sqlite(location: str | Path) -> Database:
         raise DatabaseUnavailable(f"Cannot open the database at {path}: {exc.orig}") from exc
 
 
-@functools.lru_cache(maxsize=8)
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
 def _postgres_engine(url: str) -> Engine:
     """One pool per server and process: every Streamlit session and worker thread
     checks a connection out for its ``Store`` and gives it back on close."""
-    url = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql+psycopg://", url)
-    return sa.create_engine(
-        url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=90, pool_pre_ping=True
-    )
+    with _ENGINES_LOCK:
+        if url not in _ENGINES:
+            driver_url = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql+psycopg://", url)
+            _ENGINES[url] = sa.create_engine(
+                driver_url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=10,
+                max_overflow=90,
+                pool_pre_ping=True,
+            )
+        return _ENGINES[url]
+
+
+def _forget_inherited_engines() -> None:
+    """In a forked child: the parent's pooled connections are the parent's sockets.
+    Leave them to it (``close=False``) and open new ones here."""
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+    _ENGINES.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_engines)
 
 
 def dispose(url: str) -> None:
     """Close every pooled connection to ``url`` (a dropped test database, the end of a
     migration)."""
     if is_postgres_url(url):
-        _postgres_engine(url).dispose()
+        with _ENGINES_LOCK:
+            engine = _ENGINES.pop(url, None)
+        if engine is not None:
+            engine.dispose()
 
 
 def _open_postgres(url: str) -> Database:

@@ -52,3 +52,25 @@ def test_a_url_password_is_never_shown():
     assert (
         safe_location("postgresql://lee:s3cret@db/severity") == "postgresql://lee:***@db/severity"
     )
+
+
+def test_a_forked_process_opens_its_own_connections(pg_store):
+    """Processes forked after the parent used the database (multiprocessing, a
+    benchmark's raters) must not share its sockets."""
+    import multiprocessing as mp
+
+    store, url = pg_store
+    with Store(url) as parent:  # its connection goes back to the pool, idle
+        parent.raters.ensure("Dr Parent")
+    context = mp.get_context("fork")
+    with context.Pool(4) as pool:
+        jobs = [(url, f"Dr Child {n}") for n in range(8)]
+        ids = pool.map_async(_ensure_rater, jobs).get(timeout=60)
+    assert len(set(ids)) == 8
+    assert len(store.raters.list()) == 9
+
+
+def _ensure_rater(job):
+    url, name = job
+    with Store(url) as child:
+        return child.raters.ensure(name)
