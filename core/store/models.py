@@ -112,6 +112,13 @@ class Models:
             "UPDATE models SET chain = 'ready', error = NULL WHERE id = ?", [model_id]
         )
 
+    def of_job(self, job_id: int) -> dict | None:
+        """The newest version the training job ``job_id`` registered, if any."""
+        row = self._store.one(
+            f"{WITH_DATASET} WHERE m.job_id = ? ORDER BY m.id DESC LIMIT 1", [job_id]
+        )
+        return decode_json_columns(row, "config", "metrics")
+
     def newest(self, dataset_id: int | None = None) -> dict | None:
         """The most recent version, whatever its state; with ``dataset_id``, the most
         recent of those that serve that dataset."""

@@ -100,19 +100,16 @@ def _train_on_ranks(store: Store, job: dict, config: TrainConfig, context: dict)
     from core.learning.distributed import launch
 
     argv = ["train", "--db", context["db"], "--method", config.method, "--job-id", str(job["id"])]
-    argv += ["--out"]
-    argv += [context["models_dir"], "--config-json", json.dumps(config.to_dict())]
+    argv += ["--out", context["models_dir"], "--config-json", json.dumps(config.to_dict())]
     if job["params"].get("dataset"):
         argv += ["--dataset", job["params"]["dataset"]]
     status = launch(context["nproc"], argv)
     if store.jobs.get(job["id"])["cancel_requested"]:
         raise JobCancelled("cancelled during training")
-    model = store.one(
-        "SELECT id FROM models WHERE job_id = ? ORDER BY id DESC LIMIT 1", [job["id"]]
-    )
+    model = store.models.of_job(job["id"])
     if status != 0 or model is None:
         raise RuntimeError(f"training on {context['nproc']} processes failed (exit {status})")
-    return store.models.get(model["id"])
+    return model
 
 
 def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> dict:
