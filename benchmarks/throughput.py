@@ -133,8 +133,9 @@ def _child(config: TrainConfig, args: argparse.Namespace) -> None:
 def _scaling(config: TrainConfig, args: argparse.Namespace, device: torch.device) -> None:
     import os
     import subprocess
-    import sys
     import tempfile
+
+    from core.learning.distributed import launcher
 
     single = real_images_per_second(config, args.steps, args.warmup)
     env = dict(os.environ)
@@ -142,8 +143,7 @@ def _scaling(config: TrainConfig, args: argparse.Namespace, device: torch.device
         env["OMP_NUM_THREADS"] = str(max(1, torch.get_num_threads() // args.nproc))
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "rank0.json"
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-        command += [f"--nproc_per_node={args.nproc}", "-m", "benchmarks.throughput"]
+        command = [*launcher(args.nproc), "-m", "benchmarks.throughput"]
         command += ["--backbone", args.backbone, "--image-size", str(args.image_size)]
         command += ["--batch-size", str(args.batch_size), "--steps", str(args.steps)]
         command += ["--warmup", str(args.warmup), "--device", args.device, "--child", str(out)]

@@ -24,6 +24,7 @@ How the pieces fit:
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -137,17 +138,26 @@ def wrap(net: nn.Module, device: torch.device) -> nn.Module:
     return DistributedDataParallel(StepModule(net), device_ids=ids, find_unused_parameters=True)
 
 
-def launch(nproc: int, argv: list[str]) -> int:
-    """Run ``python -m core <argv>`` on ``nproc`` processes through
-    ``torch.distributed.run`` (one machine); returns its exit status."""
-    command = [
+def launcher(nproc: int) -> list[str]:
+    """``python -m torch.distributed.run`` for ``nproc`` processes on this machine, its
+    ranks meeting on 127.0.0.1 at a free port (a fixed address: no name lookup, no
+    rendezvous server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return [
         sys.executable,
         "-m",
         "torch.distributed.run",
-        "--standalone",
-        f"--nproc_per_node={nproc}",
-        "-m",
-        "core",
-        *argv,
+        "--nnodes=1",
+        "--node-rank=0",
+        "--master-addr=127.0.0.1",
+        f"--master-port={port}",
+        f"--nproc-per-node={nproc}",
     ]
-    return subprocess.run(command, check=False).returncode
+
+
+def launch(nproc: int, argv: list[str]) -> int:
+    """Run ``python -m core <argv>`` on ``nproc`` processes (one machine); returns the
+    launcher's exit status."""
+    return subprocess.run([*launcher(nproc), "-m", "core", *argv], check=False).returncode

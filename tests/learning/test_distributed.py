@@ -1,12 +1,12 @@
 """Data-parallel training with torch.distributed.run: 2 gloo processes on CPU."""
 
 import subprocess
-import sys
 
 import torch
 
 from core.cli import main
 from core.demo import import_cohort
+from core.learning.distributed import launcher
 from core.paths import PROJECT_ROOT
 from core.store import Store
 from core.synthetic import CohortConfig
@@ -15,22 +15,9 @@ from tests.learning import ddp_probe
 
 def test_the_gathered_loss_and_gradients_equal_one_process_on_the_whole_batch(tmp_path):
     out = tmp_path / "rank0.pt"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=2",
-            "-m",
-            "tests.learning.ddp_probe",
-            str(out),
-        ],
-        check=True,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        timeout=300,
-    )
+    command = [*launcher(2), "-m", "tests.learning.ddp_probe", str(out)]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     two = torch.load(out)
     assert two["world"] == 2
 
