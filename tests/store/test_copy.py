@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from core.cli import main
@@ -16,7 +17,18 @@ def _judged_cohort(path):
         store.judgments.correct(first, Answer(a, b, "right", rater))
         store.judgments.append(Answer(b, c, "equal", rater))
         store.judgments.undo_last(rater)
-        store.jobs.submit("embed", {"model_id": 1})
+        job = store.jobs.submit("train", {"config": {}})
+        store.jobs.add_losses(job, [("con", 1, 0.9), ("con", 2, 0.7)])
+        model = store.models.create("conpro", {"dataset": None}, job_id=job)["id"]
+        store.models.finish(model, "models/model-v1.pt", {"val_macro_f1": 0.5})
+        ids = store.images.ids()
+        vectors = np.random.default_rng(0).normal(size=(len(ids), 4)).astype(np.float32)
+        store.embeddings.save(model, ids, vectors, np.linspace(0, 1, len(ids)))
+        store.embeddings.save_projection(model, "pca", ids, vectors[:, :2].astype(float))
+        store.embeddings.save_trends(model, [(ids[0], ids[1], 0.2, 0.3, 0.5)])
+        store.models.chain_ready(model)
+        store.models.activate(model)
+        store.screens.show(rater, a, c)
         store.settings.set("repeat_share", 0.1)
         return {t: store.one(f"SELECT COUNT(*) AS n FROM {t}")["n"] for t, _ in TABLES}
 
@@ -32,6 +44,7 @@ def test_migrate_db_moves_a_study_to_postgresql_with_every_count_equal(
 
     assert "rows (equal in both)" in capsys.readouterr().out
     with Store(source) as old, Store(target, media_root=tmp_path / "media") as new:
+        assert all(counts[table] > 0 for table, _ in TABLES if table != "beliefs"), counts
         for table, order in TABLES:
             assert new.one(f"SELECT COUNT(*) AS n FROM {table}")["n"] == counts[table], table
             assert old.all(f"SELECT * FROM {table} ORDER BY {order}") == new.all(
