@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -78,7 +79,7 @@ def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> di
     config = TrainConfig.from_dict({**job["params"].get("config", {}), "device": context["device"]})
     report(0.0, "loading images", force=True)
     if context.get("nproc", 1) > 1:
-        model = _train_on_ranks(store, job, config, context)
+        model = _train_on_ranks(store, job, config, context, report)
     else:
         model, _ = train_from_store(
             store,
@@ -93,23 +94,41 @@ def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> di
     return {"model_id": model["id"], "version": model["version"]}
 
 
-def _train_on_ranks(store: Store, job: dict, config: TrainConfig, context: dict) -> dict:
+def _train_on_ranks(
+    store: Store, job: dict, config: TrainConfig, context: dict, report: Reporter
+) -> dict:
     """The training job on ``nproc`` processes (one per GPU) through torch.distributed.run:
     ``python -m core train --job-id``, whose rank 0 reports this job's progress and
-    heartbeat, registers the version and writes the checkpoint."""
-    from core.learning.distributed import launch
+    heartbeat, registers the version and writes the checkpoint. A worker asked to stop
+    stops the launcher (which stops its processes) and the job goes back to the queue."""
+    from core.learning.distributed import launcher
 
     argv = ["train", "--db", context["db"], "--method", config.method, "--job-id", str(job["id"])]
     argv += ["--out", context["models_dir"], "--config-json", json.dumps(config.to_dict())]
     if job["params"].get("dataset"):
         argv += ["--dataset", job["params"]["dataset"]]
-    status = launch(context["nproc"], argv)
+    process = subprocess.Popen([*launcher(context["nproc"]), "-m", "core", *argv])
+    while (status := _exit_status(process)) is None:
+        if report.stopping():
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            raise WorkerStopping("the worker was stopped during training")
     if store.jobs.get(job["id"])["cancel_requested"]:
         raise JobCancelled("cancelled during training")
     model = store.models.of_job(job["id"])
     if status != 0 or model is None:
         raise RuntimeError(f"training on {context['nproc']} processes failed (exit {status})")
     return model
+
+
+def _exit_status(process: subprocess.Popen, wait: float = 1.0) -> int | None:
+    try:
+        return process.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> dict:

@@ -74,3 +74,20 @@ def _ensure_rater(job):
     url, name = job
     with Store(url) as child:
         return child.raters.ensure(name)
+
+
+def test_a_postgresql_study_backs_up_to_a_sqlite_file(pg_store, tmp_path):
+    from core.store import Answer, NewImage
+
+    store, _ = pg_store
+    dataset = store.datasets.ensure("d")
+    a, b = (store.images.add(NewImage(dataset, f"h{i}", "x.png", 4, 4, "val"))[0] for i in "ab")
+    rater = store.raters.ensure("Dr Lee")
+    store.judgments.append(Answer(a, b, "left", rater))
+
+    store.backup_to(tmp_path / "backup.db")
+
+    with Store(tmp_path / "backup.db") as copy:
+        assert copy.integrity_problems() == []
+        assert [j["outcome"] for j in copy.judgments.effective()] == ["left"]
+        assert copy.raters.name(rater) == "Dr Lee"

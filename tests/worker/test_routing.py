@@ -74,3 +74,37 @@ def test_a_worker_trains_on_two_processes_and_the_chain_goes_on(tmp_path):
         assert model["job_id"] == train and model["chain"] == "ready"
         assert store.jobs.losses(train)  # rank 0 reported the job's loss curve
         assert [p.name for p in (tmp_path / "media" / "models").iterdir()] == ["model-v1.pt"]
+
+
+def test_a_stopping_worker_stops_its_training_processes_and_requeues(tmp_path, monkeypatch):
+    """The launcher is replaced by a process that would train for a minute."""
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from core.learning import distributed
+    from core.worker.handlers import Reporter, WorkerStopping, handle_train
+
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def popen(command, *args, **kwargs):
+        process = real_popen(command, *args, **kwargs)
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    monkeypatch.setattr(
+        distributed, "launcher", lambda n: [sys.executable, "-c", "import time; time.sleep(60)"]
+    )
+    with Store(tmp_path / "app.db") as store:
+        job = store.jobs.get(store.jobs.submit("train", train_params()))
+        report = Reporter(store, job["id"], stopping=lambda: bool(started))
+        context = {"device": "cpu", "models_dir": str(tmp_path), "db": "x", "nproc": 2}
+        begun = time.monotonic()
+        with pytest.raises(WorkerStopping):
+            handle_train(store, job, report, context)
+    assert time.monotonic() - begun < 30
+    assert started and started[0].poll() is not None  # the launcher was stopped
