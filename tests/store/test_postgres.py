@@ -54,26 +54,46 @@ def test_a_url_password_is_never_shown():
     )
 
 
-def test_a_forked_process_opens_its_own_connections(pg_store):
+FORKED_RATERS = """
+import multiprocessing as mp, sys
+from core.store import Store
+
+def ensure(name):
+    with Store(sys.argv[1]) as child:
+        return child.raters.ensure(name)
+
+if __name__ == "__main__":
+    with Store(sys.argv[1]) as parent:  # its connection goes back to the pool, idle
+        parent.raters.ensure("Dr Parent")
+    with mp.get_context("fork").Pool(4) as pool:
+        ids = pool.map_async(ensure, [f"Dr Child {n}" for n in range(8)]).get(timeout=60)
+    assert len(set(ids)) == 8, ids
+"""
+
+
+def test_a_forked_process_opens_its_own_connections(pg_store, tmp_path):
     """Processes forked after the parent used the database (multiprocessing, a
-    benchmark's raters) must not share its sockets."""
-    import multiprocessing as mp
+    benchmark's raters) must not share its sockets. Run in a fresh interpreter: forking
+    pytest itself, with its threads, is no test of that."""
+    import os
+    import subprocess
+    import sys
+
+    from core.paths import PROJECT_ROOT
 
     store, url = pg_store
-    with Store(url) as parent:  # its connection goes back to the pool, idle
-        parent.raters.ensure("Dr Parent")
-    context = mp.get_context("fork")
-    with context.Pool(4) as pool:
-        jobs = [(url, f"Dr Child {n}") for n in range(8)]
-        ids = pool.map_async(_ensure_rater, jobs).get(timeout=60)
-    assert len(set(ids)) == 8
+    script = tmp_path / "forked.py"
+    script.write_text(FORKED_RATERS)
+    done = subprocess.run(
+        [sys.executable, str(script), url],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
     assert len(store.raters.list()) == 9
-
-
-def _ensure_rater(job):
-    url, name = job
-    with Store(url) as child:
-        return child.raters.ensure(name)
 
 
 def test_a_postgresql_study_backs_up_to_a_sqlite_file(pg_store, tmp_path):
