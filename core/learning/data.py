@@ -102,14 +102,18 @@ def load_store_splits(
     for split in ("train", "val", "test"):
         chosen = [r for r in rows if r["split"] == split]
         if chosen:
-            splits[split] = image_set_from_rows(store, chosen, size)
+            splits[split] = image_set_from_rows(store, chosen, size, with_lesions=True)
     return splits
 
 
-def image_set_from_rows(store: Store, rows: list[dict], size: int) -> ImageSet:
-    """Pixels and facts of the given image rows (as returned by ``store.images.query``)."""
+def image_set_from_rows(
+    store: Store, rows: list[dict], size: int, with_lesions: bool = False
+) -> ImageSet:
+    """Pixels and facts of the given image rows (as returned by ``store.images.query``);
+    ``with_lesions`` also reads their recorded lesions (training needs them, embedding
+    does not)."""
     pixels = np.stack([_square(load_pixels(store.media_path(r["pixel_path"])), size) for r in rows])
-    recorded = store.images.lesions([r["id"] for r in rows])
+    recorded = store.images.lesions([r["id"] for r in rows]) if with_lesions else {}
     lesions = None
     if recorded:  # where the generator (or a manifest) said where lesions are
         lesions = [

@@ -82,10 +82,15 @@ def rank_seed(seed: int, here: Ranks) -> int:
     return seed + 1_000_003 * here.rank
 
 
+def _grouped() -> bool:
+    """Whether this process is one of several in a process group."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
 def gather(x: torch.Tensor) -> torch.Tensor:
     """Every rank's ``x`` concatenated along the batch, in rank order, with gradients
     flowing back to each rank's own part; ``x`` itself with one process."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+    if not _grouped():
         return x
     from torch.distributed.nn.functional import all_gather
 
@@ -94,7 +99,7 @@ def gather(x: torch.Tensor) -> torch.Tensor:
 
 def gather_plain(x: torch.Tensor) -> torch.Tensor:
     """``gather`` for tensors without gradients (labels, targets)."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+    if not _grouped():
         return x
     sent = x.to(torch.uint8) if x.dtype == torch.bool else x  # gloo has no bool
     parts = [torch.empty_like(sent) for _ in range(dist.get_world_size())]

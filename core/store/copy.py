@@ -69,7 +69,8 @@ def copy_database(source: Store, target: Store) -> CopyReport:
                         f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
                     )
     counts = {table: _count(source, table) for table, _ in TABLES}
-    differing = {t: (n, _count(target, t)) for t, n in counts.items() if _count(target, t) != n}
+    copied = {table: _count(target, table) for table, _ in TABLES}
+    differing = {t: (n, copied[t]) for t, n in counts.items() if copied[t] != n}
     if differing:
         detail = ", ".join(f"{t}: {a} here, {b} there" for t, (a, b) in differing.items())
         raise CopyError(f"The copy is incomplete ({detail}).")
