@@ -34,7 +34,7 @@ def plain(value: Any, where: str = "value") -> Plain:
     if isinstance(value, np.ndarray):
         return plain(value.tolist(), where)
     if isinstance(value, dict):
-        return {_key(k, where): plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+        return _plain_dict(value, where)
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
         return [plain(v, f"{where}[{n}]") for n, v in enumerate(items)]
@@ -53,9 +53,13 @@ def finite_only(metrics: dict[str, Any]) -> dict[str, Plain]:
     """Plain metrics without the figures that could not be measured (NaN, inf)."""
     return {
         k: v
-        for k, v in plain(metrics, "metrics").items()
+        for k, v in _plain_dict(metrics, "metrics").items()
         if not (isinstance(v, float) and not math.isfinite(v))
     }
+
+
+def _plain_dict(value: dict, where: str) -> dict[str, Plain]:
+    return {_key(k, where): plain(v, f"{where}[{k!r}]") for k, v in value.items()}
 
 
 def _key(key: Any, where: str) -> str:

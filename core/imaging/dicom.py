@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import SupportsFloat
 
 import numpy as np
 import pydicom
@@ -154,7 +155,7 @@ def _header_int(ds: pydicom.Dataset, keyword: str, default: int) -> int:
         ) from exc
 
 
-def _first(value: object) -> float | None:
+def _first(value: str | SupportsFloat | pydicom.multival.MultiValue | None) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, pydicom.multival.MultiValue):

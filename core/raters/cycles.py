@@ -33,13 +33,14 @@ def three_cycles(edges: pd.DataFrame) -> list[tuple[int, int, int]]:
     adjacency.data[:] = 1  # a pair answered twice the same way is one edge
     closing = adjacency.T.multiply(adjacency @ adjacency).tocoo()  # u -> w -> v and v -> u
     incoming = adjacency.T.tocsr()
-    found = set()
+    found: set[tuple[int, int, int]] = set()
     for u, v in zip(closing.row.tolist(), closing.col.tolist(), strict=True):
         middles = np.intersect1d(adjacency[u].indices, incoming[v].indices, assume_unique=True)
         for w in middles.tolist():
             cycle = [int(nodes[u]), int(nodes[w]), int(nodes[v])]
             start = cycle.index(min(cycle))
-            found.add(tuple(cycle[start:] + cycle[:start]))
+            a, b, c = cycle[start:] + cycle[:start]
+            found.add((a, b, c))
     return sorted(found)
 
 

@@ -68,7 +68,7 @@ def rater_weights(everyone: pd.DataFrame, seed: int = 0) -> dict[str, float]:
     few answers to judge gets the median weight of the others; if nobody can be
     trusted more than a guesser, every rater counts the same."""
     measured = reliability(everyone, seed)
-    known = {r: trust(m.value) for r, m in measured.items() if m.enough}
+    known = {r: trust(m.value) for r, m in measured.items() if m.value is not None}
     top = max(known.values(), default=0.0)
     if top <= 0:
         return dict.fromkeys(measured, 1.0)

@@ -78,6 +78,8 @@ def catch_up(store: Store, dataset_id: int) -> int:
         return rebuild(store, dataset_id)
     with store.transaction():
         state = store.beliefs.state(dataset_id)
+        if state is None:  # read a moment ago, and nothing removes it
+            raise RuntimeError(f"The beliefs of dataset {dataset_id} lost their state.")
         answers = store.judgments.effective_about(dataset_id, state["through"])
         if not answers:
             return 0

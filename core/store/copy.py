@@ -78,4 +78,4 @@ def copy_database(source: Store, target: Store) -> CopyReport:
 
 
 def _count(store: Store, table: str) -> int:
-    return store.one(f"SELECT COUNT(*) AS n FROM {table}")["n"]
+    return store.one_row(f"SELECT COUNT(*) AS n FROM {table}")["n"]

@@ -97,7 +97,7 @@ class Images:
 
     def count(self, **filters: Any) -> int:
         where, params = self._filters(**filters)
-        return self._store.one(f"SELECT COUNT(*) AS n FROM images i {where}", params)["n"]
+        return self._store.one_row(f"SELECT COUNT(*) AS n FROM images i {where}", params)["n"]
 
     def grade_counts(
         self, dataset_id: int | None = None, split: str | None = None
@@ -150,7 +150,8 @@ class Images:
         split: str | None = None,
         abnormal_only: bool = False,
     ) -> tuple[str, list]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         if dataset_id is not None:
             clauses.append("i.dataset_id = ?")
             params.append(dataset_id)

@@ -71,7 +71,8 @@ class Jobs:
         message: str | None = None,
     ) -> bool:
         """Heartbeat plus optional progress. Returns True when a cancel was requested."""
-        sets, params = ["heartbeat_at = ?"], [utc_now()]
+        sets: list[str] = ["heartbeat_at = ?"]
+        params: list[object] = [utc_now()]
         for column, value in (("progress", progress), ("phase", phase), ("message", message)):
             if value is not None:
                 sets.append(f"{column} = ?")
@@ -88,7 +89,7 @@ class Jobs:
         if not points:
             return
         with self._store.transaction(serialize=False):
-            last = self._store.one(
+            last = self._store.one_row(
                 "SELECT COALESCE(MAX(seq), 0) AS n FROM job_losses WHERE job_id = ?", [job_id]
             )["n"]
             self._store.db.upsert_all(  # a re-run of the job replaces its points

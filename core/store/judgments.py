@@ -159,8 +159,8 @@ class Judgments:
         of that dataset (the Compare page draws both images from one dataset); with
         ``both_in_split``, only those whose two images are in that split."""
         if dataset_id is None and both_in_split is None:
-            sql, params = "SELECT COUNT(*) AS n FROM effective_judgments WHERE id > ?", [since_id]
-            return self._store.one(sql, params)["n"]
+            sql = "SELECT COUNT(*) AS n FROM effective_judgments WHERE id > ?"
+            return self._store.one_row(sql, [since_id])["n"]
         sql = f"""SELECT COUNT(*) AS n FROM effective_judgments j
                  {self._join} images l ON l.id = j.left_image_id
                  {self._join} images r ON r.id = j.right_image_id
@@ -172,10 +172,10 @@ class Judgments:
         if both_in_split is not None:
             sql += " AND l.split = ? AND r.split = ?"
             params += [both_in_split, both_in_split]
-        return self._store.one(sql, params)["n"]
+        return self._store.one_row(sql, params)["n"]
 
     def high_water_mark(self) -> int:
-        return self._store.one("SELECT COALESCE(MAX(id), 0) AS n FROM judgments")["n"]
+        return self._store.one_row("SELECT COALESCE(MAX(id), 0) AS n FROM judgments")["n"]
 
     def has_standing(self, rater_id: int, a: int, b: int) -> bool:
         """Whether this rater has a standing answer (skips included) for the pair."""
@@ -186,9 +186,9 @@ class Judgments:
         base = "SELECT COUNT(*) AS n FROM standing_judgments WHERE rater_id = ?"
         today = utc_now()[:10]
         return {
-            "today": self._store.one(base + " AND created_at >= ?", [rater_id, today])["n"],
-            "total": self._store.one(base, [rater_id])["n"],
-            "session": self._store.one(
+            "today": self._store.one_row(base + " AND created_at >= ?", [rater_id, today])["n"],
+            "total": self._store.one_row(base, [rater_id])["n"],
+            "session": self._store.one_row(
                 base + " AND created_at >= ?", [rater_id, session_since or "9999"]
             )["n"],
         }

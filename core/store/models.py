@@ -40,7 +40,8 @@ class Models:
     ) -> dict:
         """Register a new version in status ``training``; returns the row."""
         with self._store.transaction():
-            version = self._store.one("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM models")["v"]
+            sql = "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM models"
+            version = self._store.one_row(sql)["v"]
             model_id = self._store.db.insert(
                 "models",
                 {
@@ -130,7 +131,7 @@ class Models:
         """The judgment high-water mark of the newest finished or running version (of
         those serving ``dataset_id``, when given)."""
         where, params = (f"AND {SERVING}", [dataset_id]) if dataset_id is not None else ("", [])
-        row = self._store.one(
+        row = self._store.one_row(
             "SELECT COALESCE(MAX(trained_through_judgment_id), 0) AS n FROM models "
             f"WHERE status != 'failed' {where}",
             params,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from core.plain import plain
 
@@ -16,6 +16,14 @@ def utc_now() -> str:
 def to_json(value: Any) -> str:
     """Every JSON column is written through the one plain-value converter."""
     return json.dumps(plain(value), sort_keys=True)
+
+
+@overload
+def decode_json_columns(row: dict, *columns: str) -> dict: ...
+
+
+@overload
+def decode_json_columns(row: None, *columns: str) -> None: ...
 
 
 def decode_json_columns(row: dict | None, *columns: str) -> dict | None:

@@ -155,6 +155,13 @@ class Store:
         rows = self.db.query(sql, params)
         return rows[0] if rows else None
 
+    def one_row(self, sql: str, params: list | tuple | None = None) -> dict[str, Any]:
+        """The row of a query that always yields one, such as an aggregate (``COUNT``, ``MAX``)."""
+        row = self.one(sql, params)
+        if row is None:
+            raise RuntimeError(f"Expected a row, got none from: {sql}")
+        return row
+
     def all(self, sql: str, params: list | tuple | None = None) -> list[dict[str, Any]]:
         return self.db.query(sql, params)
 
