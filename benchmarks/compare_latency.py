@@ -2,11 +2,13 @@
 100,000 images and 100,000 judgments in the store.
 
 Measured per answer, exactly the calls the page makes: store the answer (append-only,
-with its double-submit token), for the active strategy replay the new answer into the
-stored beliefs, draw the next pair from the cached candidate ids (skipping pairs this
-rater already answered and pairs on other raters' screens), note it as on screen,
-randomise the sides, fetch both image rows and prepare both images as Streamlit sends
-them (decode, encode as PNG; zoom and contrast are CSS in the browser). Streamlit's own
+with its double-submit token), then the page's own pair server
+(``core.selection.serve.next_pair``: now and then a repeat; else, for the active
+strategy, replay the new answer into the stored beliefs and draw the next pair from the
+cached candidate ids, skipping pairs this rater already answered and pairs on other
+raters' screens, sides at random), note it as on screen, fetch both image rows and
+prepare both images as Streamlit sends them (decode, encode as PNG; zoom and contrast
+are CSS in the browser). Streamlit's own
 rendering and the browser are not included (``benchmarks/judging_latency.py`` has them).
 Each strategy is measured in the same run, on the same store; the one-off build of the
 beliefs (the active version's prior plus every answer replayed) is timed apart.
@@ -35,9 +37,10 @@ import numpy as np
 from PIL import Image
 
 from core.imaging import save_pixels
-from core.selection.state import belief_lookup, catch_up
+from core.selection.serve import next_pair
+from core.selection.state import catch_up
+from core.selection.strategies import STRATEGIES, Scope, candidates_for
 from core.store import Answer, NewImage, Store
-from core.strategies import STRATEGIES, Scope, candidates_for, present
 
 from .common import fresh_database, write_json
 
@@ -89,34 +92,25 @@ def measure(store: Store, answers: int, name: str, rater_number: int) -> list[fl
     dataset = store.datasets.by_name("bench")["id"]
     candidates = candidates_for(store, Scope(dataset_id=dataset))  # cached by the page
     strategy, rng = STRATEGIES[name], random.Random(2)
-    beliefs = belief_lookup(store) if strategy.needs_beliefs else None
-    pair = present(strategy.next_pair(candidates, lambda a, b: False, rng), rng)
+    pair = next_pair(store, rater, strategy, candidates, rng, dataset)
     timings = []
     for _ in range(answers):
         started = time.perf_counter()
         store.judgments.append(
             Answer(
-                pair[0],
-                pair[1],
+                pair.left,
+                pair.right,
                 "left",
                 rater,
                 response_ms=900,
-                strategy=name,
+                strategy="repeat" if pair.repeat_of else name,
                 request_token=uuid.uuid4().hex,
+                repeat_of=pair.repeat_of,
             )
         )
-        if strategy.needs_beliefs:
-            catch_up(store, dataset)
-        chosen = strategy.next_pair(
-            candidates,
-            lambda a, b: store.judgments.has_standing(rater, a, b),
-            rng,
-            taken=store.screens.taken(except_rater=rater),
-            beliefs=beliefs,
-        )
-        store.screens.show(rater, *chosen)
-        pair = present(chosen, rng)
-        for image_id in pair:
+        pair = next_pair(store, rater, strategy, candidates, rng, dataset, (pair.left, pair.right))
+        store.screens.show(rater, pair.left, pair.right)
+        for image_id in (pair.left, pair.right):
             row = store.images.get(image_id)
             as_sent(store.media_path(row["pixel_path"]))
         timings.append((time.perf_counter() - started) * 1000)

@@ -1,7 +1,7 @@
 """The app's first model: one model for both demo datasets, or one per dataset?
 
 A fresh demo store (RetinaMNIST + the synthetic cohort of --patients patients) and the
-worker's first-run configuration (``core.worker.autoretrain.FIRST_MODEL``, or --method /
+worker's first-run configuration (``core.learning.recipes.FIRST_MODEL``, or --method /
 --epochs), trained as the worker trains it (``train_from_store``), on both datasets at
 once and on each on its own. Reported per dataset, on its own held-out images (the
 cohort's test split; RetinaMNIST's validation split, as it ships without a test split):
@@ -23,9 +23,9 @@ import numpy as np
 
 from core.demo import COHORT_DATASET, RETINA_DATASET, seed_demo
 from core.learning.from_store import train_from_store
+from core.learning.recipes import FIRST_MODEL
 from core.store import Store
 from core.synthetic import CohortConfig
-from core.worker.autoretrain import FIRST_MODEL
 
 from .common import write_json
 

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from core.learning.bench import load_benchmark_data
+from core.experiments.datasets import load_benchmark_data
 from core.learning.metrics import classification_metrics
 from core.paths import RETINAMNIST_NPZ
 

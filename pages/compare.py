@@ -19,10 +19,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.raters import pick_repeat, repeat_share, wants_repeat
-from core.selection.state import belief_lookup, catch_up
+from core.selection.serve import next_pair
+from core.selection.strategies import DEFAULT_STRATEGY, STRATEGIES, Scope, candidates_for
 from core.store import AlreadyJudged, Answer, NotFound, StoreBusy
-from core.strategies import DEFAULT_STRATEGY, STRATEGIES, Scope, candidates_for, present
 from core.worker.autoretrain import cold_start_needs
 from pages.common import open_store, signed_in_or_stop
 
@@ -98,29 +97,19 @@ def _still_free(pair: dict) -> bool:
 
 
 def _choose(exclude: tuple[int, int] | None = None) -> dict | None:
-    """The pair to show after ``exclude`` (the one on screen): now and then, unannounced,
-    a pair this rater answered a while ago with the sides swapped (self-consistency);
-    otherwise the strategy's choice, sides at random."""
-    if wants_repeat(state.rng, repeat_share(store)):
-        repeat = pick_repeat(store, rater_id, set(_candidates(store.path, scope)))
-        if repeat is not None and {repeat.left, repeat.right} != set(exclude or ()):
-            return {"left": repeat.left, "right": repeat.right, "repeat_of": repeat.repeat_of}
-    beliefs = None
-    if strategy.needs_beliefs and scope.dataset_id is not None:
-        catch_up(store, scope.dataset_id)  # the answers given since, by anyone
-        beliefs = belief_lookup(store)
-    on_screen = frozenset(exclude or ())
-    pair = strategy.next_pair(
+    """The pair to show after ``exclude`` (the one on screen), from the pair server."""
+    served = next_pair(
+        store,
+        rater_id,
+        strategy,
         _candidates(store.path, scope),
-        lambda a, b: {a, b} == on_screen or store.judgments.has_standing(rater_id, a, b),
         state.rng,
-        taken=store.screens.taken(except_rater=rater_id),
-        beliefs=beliefs,
+        scope.dataset_id,
+        exclude,
     )
-    if pair is None:
+    if served is None:
         return None
-    left, right = present(pair, state.rng)
-    return {"left": left, "right": right, "repeat_of": None}
+    return {"left": served.left, "right": served.right, "repeat_of": served.repeat_of}
 
 
 def _new_pair(shown: tuple[int, int] | None = None) -> None:

@@ -9,7 +9,8 @@ import streamlit as st
 
 from core.learning.catalog import METHOD_INFO
 from core.learning.config import uses_small_input
-from core.worker.autoretrain import FIRST_MODEL, RETRAIN_EVERY_KEY, retrain_every
+from core.learning.recipes import FIRST_MODEL
+from core.worker.autoretrain import RETRAIN_EVERY_KEY, retrain_every
 from core.worker.status import retrain_blockers
 from pages.common import open_store, signed_in_user, worker_banner
 

@@ -1,18 +1,22 @@
-"""The ``worker`` and ``jobs`` sub-commands of ``python -m core``."""
+"""``python -m core worker`` (the background worker) and ``python -m core jobs`` (queue,
+list, cancel or retry its jobs)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 
 from core.paths import resolve_db_path
 from core.store import Store
 from core.store.database import safe_location
 from core.store.jobs import JOB_KINDS
+from core.worker.runner import Worker, WorkerConfig, yield_to_the_app
+from core.worker.status import retrain_blockers, version_problem
+
+from .common import add_db
 
 
-def add_parsers(commands, add_db) -> None:
+def add_parsers(commands) -> None:
     worker = commands.add_parser("worker", help="run the background worker")
     worker.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     worker.add_argument(
@@ -53,9 +57,11 @@ def add_parsers(commands, add_db) -> None:
         type=int,
         help="torch CPU threads (default: all cores but one, left to the app)",
     )
+    worker.set_defaults(handler=run_worker)
     add_db(worker)
 
     jobs = commands.add_parser("jobs", help="queue, list or cancel background jobs")
+    jobs.set_defaults(handler=run_jobs)
     verbs = jobs.add_subparsers(dest="verb", required=True)
     submit = verbs.add_parser("submit", help="queue a job")
     submit.add_argument("kind", choices=JOB_KINDS)
@@ -79,8 +85,6 @@ def add_parsers(commands, add_db) -> None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    from .runner import Worker, WorkerConfig
-
     config = WorkerConfig(
         db_path=resolve_db_path(args.db),
         device=args.device,
@@ -101,19 +105,6 @@ def run_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def yield_to_the_app(nice: int, threads: int | None) -> int:
-    """Lower this process's CPU priority and bound torch's threads, so that a training
-    job shares the machine with the Streamlit process instead of starving it; returns
-    the thread count."""
-    import torch
-
-    if nice > 0:
-        os.nice(nice)
-    threads = threads or max(1, (os.cpu_count() or 2) - 1)
-    torch.set_num_threads(threads)
-    return threads
-
-
 def run_jobs(args: argparse.Namespace) -> int:
     with Store(resolve_db_path(args.db)) as store:
         if args.verb == "submit":
@@ -131,8 +122,6 @@ def run_jobs(args: argparse.Namespace) -> int:
 
 def print_jobs(store: Store) -> None:
     """The latest jobs, then every version that cannot be used and why."""
-    from .status import retrain_blockers, version_problem
-
     for job in store.jobs.list():
         model = f"v{job['params']['model_id']} " if "model_id" in job["params"] else ""
         retry = f"(retry of {job['retry_of']}) " if job["retry_of"] else ""
@@ -161,7 +150,7 @@ def parse_params(kind: str, pairs: list[str]) -> dict:
             values[key] = text
     if kind == "train":
         from core.learning.config import TrainConfig
-        from core.worker.autoretrain import FIRST_MODEL
+        from core.learning.recipes import FIRST_MODEL
 
         dataset = values.pop("dataset", None)
         config = TrainConfig.from_dict({**FIRST_MODEL.to_dict(), **values})

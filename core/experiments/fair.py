@@ -14,41 +14,23 @@ Fairness, by construction:
 from __future__ import annotations
 
 import copy
-import json
-import os
-import platform
 import time
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-import torch
 
-from .config import TrainConfig
-from .data import ImageSet, degraded_copy, load_npz_splits
-from .evaluate import evaluate_with_outputs
-from .methods import METHODS
-from .metrics import constant_grade
-from .resampling import FIGURES, Answers, drop_difference, summarise_with_intervals
-from .scoring import fit_anchor
-from .train import TrainingDiverged, TrainResult, total_steps, train
+from core.learning.config import TrainConfig
+from core.learning.data import ImageSet, degraded_copy
+from core.learning.evaluate import evaluate_with_outputs
+from core.learning.methods import METHODS
+from core.learning.metrics import constant_grade
+from core.learning.scoring import fit_anchor
+from core.learning.train import TrainingDiverged, TrainResult, total_steps, train
 
-TITLES = {
-    "macro_f1": "macro-F1",
-    "macro_recall": "macro recall",
-    "accuracy": "accuracy",
-    "maee": "MAEE",
-    "maee_bayes": "MAEE (Bayes)",
-    "qwk": "QW kappa",
-    "tau": "Kendall tau",
-    "tau_abnormal": "tau abnormal",
-    "auc_abnormal": "AUC abnormal",
-    "tau_truth": "tau truth",
-}
-HOLDOUT_SEED = 12345  # the held-out test slice never depends on the method's seed
-HOLDOUT_FRACTION = 0.2
-REFERENCE = "conpro"
-CON_STEP = "conpro:con"  # ConPro scored after its Con step: SupCon-2 at the same budget
+from .datasets import BenchmarkData
+from .report import CON_STEP, REFERENCE, machine
+from .resampling import Answers, drop_difference, summarise_with_intervals
+
 CONSTANT = "constant"
 
 # images a step sees, per phase, for a batch of B pairs and n anchor normals
@@ -102,50 +84,20 @@ def _typed(key: str, value: str):
     return value
 
 
-def holdout_split(train_set: ImageSet) -> tuple[ImageSet, ImageSet]:
-    """A stratified slice of the training split, held out as the test set."""
-    rng = np.random.default_rng(HOLDOUT_SEED)
-    test_index = []
-    for grade in np.unique(train_set.grades):
-        members = rng.permutation(np.flatnonzero(train_set.grades == grade))
-        test_index += members[: round(len(members) * HOLDOUT_FRACTION)].tolist()
-    test_mask = np.zeros(len(train_set), dtype=bool)
-    test_mask[test_index] = True
-    return train_set.subset(np.flatnonzero(~test_mask)), train_set.subset(np.flatnonzero(test_mask))
+@dataclass
+class Collected:
+    """What the runs leave for the report: one row per scored model and seed, and each
+    label's answers on the test images (clean and degraded), run by run."""
 
-
-def load_benchmark_data(train_npz: str, test_npz: str | None, size: int):
-    splits = load_npz_splits(train_npz, size)
-    if "val" not in splits:
-        raise ValueError(f"{train_npz} has no val split, needed for model selection")
-    if test_npz:
-        test = load_npz_splits(test_npz, size).get("test")
-        if test is None:
-            raise ValueError(f"{test_npz} has no test_images / test_labels")
-        return splits["train"], splits["val"], test, f"{Path(test_npz).name}:test"
-    train_set, test = holdout_split(splits["train"])
-    return train_set, splits["val"], test, f"stratified {HOLDOUT_FRACTION:.0%} of train held out"
-
-
-def load_cohort_data(patients: int, size: int):
-    """The synthetic cohort, split by patient: its rendered severity is the truth."""
-    from core.synthetic import CohortConfig
-
-    from .trend_bench import cohort_splits
-
-    splits = cohort_splits(CohortConfig(patients=patients), size)
-    held_out = len(set(splits["test"].patients))
-    return (
-        splits["train"],
-        splits["val"],
-        splits["test"],
-        f"synthetic cohort, {patients} patients, {held_out} held-out test patients",
-    )
+    runs: list[dict] = field(default_factory=list)
+    answers: dict[str, list[Answers]] = field(default_factory=dict)
+    degraded: dict[str, list[Answers]] = field(default_factory=dict)
+    budget: dict[str, dict] = field(default_factory=dict)
 
 
 def run_benchmark(
     base: TrainConfig,
-    data: tuple[ImageSet, ImageSet, ImageSet, str],
+    data: BenchmarkData,
     arms: list[Arm],
     seeds: int,
     resamples: int = 1000,
@@ -153,89 +105,122 @@ def run_benchmark(
     first_seed: int = 0,
     degraded: float | None = None,
 ) -> dict:
-    """``degraded``: also score every trained model on the test images at that quality
+    """Train every arm over the seeds, score each model on the test images, then
+    summarise. ``degraded``: also score every model on the test images at that quality
     (``data.degraded_copy``) and report each method's drop, paired image by image."""
-    train_set, val, test, test_source = data
+    train_set, _, test, _ = data
     test_degraded = degraded_copy(test, degraded) if degraded is not None else None
-    answers_degraded: dict[str, list[Answers]] = {}
-    truth = test.health if test.health_is_truth else None
-    runs: list[dict] = []
-    answers: dict[str, list[Answers]] = {}
-    budget: dict[str, dict] = {}
+    collected = Collected()
     for arm in arms:
         for seed in range(first_seed, first_seed + seeds):
             config = arm.config(base, seed)
-            budget[arm.label] = _budget(config, len(train_set))
-            snapshots: dict[str, TrainResult] = {}
-            started = time.perf_counter()
-            try:
-                result = train(
-                    config,
-                    train_set,
-                    on_phase_end=_keep_con_step(arm.label, config, train_set, snapshots),
-                )
-            except TrainingDiverged as error:
-                # said, counted and left out: its figures do not exist
-                runs.append({"arm": arm.label, "seed": seed, "diverged": str(error)})
-                log(f"{arm.label} seed {seed}: {error}")
+            collected.budget[arm.label] = _budget(config, len(train_set))
+            trained = train_arm(arm.label, config, train_set, log)
+            if isinstance(trained, str):  # diverged: said, counted and left out
+                collected.runs.append({"arm": arm.label, "seed": seed, "diverged": trained})
                 continue
-            train_seconds = time.perf_counter() - started
-            scored = [(arm.label, result)] + [
-                (f"{arm.label}:{phase}", snap) for phase, snap in snapshots.items()
-            ]
-            for label, trained in scored:
-                metrics, outputs = evaluate_with_outputs(trained, train_set, val, test)
-                answers.setdefault(label, []).append(
-                    Answers(outputs.predicted, outputs.predicted_bayes, outputs.score)
-                )
-                if test_degraded is not None:
-                    _, worse = evaluate_with_outputs(trained, train_set, val, test_degraded)
-                    answers_degraded.setdefault(label, []).append(
-                        Answers(worse.predicted, worse.predicted_bayes, worse.score)
-                    )
-                runs.append(
-                    {
-                        "arm": label,
-                        "method": trained.config.method,
-                        "seed": seed,
-                        **metrics,
-                        "train_seconds": train_seconds,
-                        "train_images_per_second": _images_per_second(result.timings),
-                        **trained.notes,
-                    }
-                )
-                log(
-                    f"{label} seed {seed}: macro-F1 {metrics['macro_f1']:.3f}, "
-                    f"tau {metrics['tau']:.3f}, tau abnormal "
-                    f"{metrics.get('tau_abnormal', float('nan')):.3f}, {train_seconds:.0f} s"
-                )
-    answers[CONSTANT] = [constant_answers(train_set.grades, len(test))]
+            score_run(trained, data, test_degraded, collected, log)
+    collected.answers[CONSTANT] = [constant_answers(train_set.grades, len(test))]
+    return summarise(base, data, arms, collected, (first_seed, seeds), resamples, degraded, log)
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """One arm trained with one seed: the models to score (the arm's own, and ConPro's
+    after its Con step), how long it trained and how fast."""
+
+    seed: int
+    models: list[tuple[str, TrainResult]]
+    seconds: float
+    images_per_second: float
+
+
+def train_arm(label: str, config: TrainConfig, train_set: ImageSet, log=print) -> TrainedRun | str:
+    """The arm's models, or the reason it diverged."""
+    snapshots: dict[str, TrainResult] = {}
+    started = time.perf_counter()
+    try:
+        result = train(
+            config, train_set, on_phase_end=_keep_con_step(label, config, train_set, snapshots)
+        )
+    except TrainingDiverged as error:
+        log(f"{label} seed {config.seed}: {error}")
+        return str(error)
+    models = [(label, result)] + [(f"{label}:{phase}", snap) for phase, snap in snapshots.items()]
+    seconds = time.perf_counter() - started
+    return TrainedRun(config.seed, models, seconds, _images_per_second(result.timings))
+
+
+def score_run(
+    trained: TrainedRun,
+    data: BenchmarkData,
+    test_degraded: ImageSet | None,
+    collected: Collected,
+    log=print,
+) -> None:
+    """Each of the run's models on the test images (and their degraded copies)."""
+    train_set, val, test, _ = data
+    for label, model in trained.models:
+        metrics, outputs = evaluate_with_outputs(model, train_set, val, test)
+        collected.answers.setdefault(label, []).append(_answers(outputs))
+        if test_degraded is not None:
+            _, worse = evaluate_with_outputs(model, train_set, val, test_degraded)
+            collected.degraded.setdefault(label, []).append(_answers(worse))
+        collected.runs.append(
+            {
+                "arm": label,
+                "method": model.config.method,
+                "seed": trained.seed,
+                **metrics,
+                "train_seconds": trained.seconds,
+                "train_images_per_second": trained.images_per_second,
+                **model.notes,
+            }
+        )
+        log(
+            f"{label} seed {trained.seed}: macro-F1 {metrics['macro_f1']:.3f}, "
+            f"tau {metrics['tau']:.3f}, tau abnormal "
+            f"{metrics.get('tau_abnormal', float('nan')):.3f}, {trained.seconds:.0f} s"
+        )
+
+
+def _answers(outputs) -> Answers:
+    return Answers(outputs.predicted, outputs.predicted_bayes, outputs.score)
+
+
+def summarise(
+    base: TrainConfig,
+    data: BenchmarkData,
+    arms: list[Arm],
+    collected: Collected,
+    seeds: tuple[int, int],
+    resamples: int,
+    degraded: float | None,
+    log=print,
+) -> dict:
+    """The report: every label's figures with bootstrap intervals over test images and
+    paired differences, its training time and budget, and the robustness to degraded
+    images. ``seeds``: the first seed and how many."""
+    train_set, val, test, test_source = data
+    truth = test.health if test.health_is_truth else None
     started = time.perf_counter()
     methods = summarise_with_intervals(
-        test.grades, answers, truth, (REFERENCE, CON_STEP), resamples
+        test.grades, collected.answers, truth, (REFERENCE, CON_STEP), resamples
     )
     log(f"bootstrap ({resamples} resamples): {time.perf_counter() - started:.0f} s")
     for label, summary in methods.items():
-        mine = [r for r in runs if r["arm"] == label and "diverged" not in r]
-        summary["diverged"] = sum(r["arm"] == label and "diverged" in r for r in runs)
-        if mine:
-            summary["train_seconds"] = float(np.mean([r["train_seconds"] for r in mine]))
-            summary["train_images_per_second"] = float(
-                np.mean([r["train_images_per_second"] for r in mine])
-            )
-        arm, _, phase = label.partition(":")
-        spent = budget.get(arm, {})
-        summary["budget"] = {phase: spent[phase]} if phase else spent
+        summary.update(_run_figures(label, collected))
     robustness = (
-        _robustness(test.grades, answers, answers_degraded, truth, resamples)
-        if test_degraded is not None
+        _robustness(test.grades, collected.answers, collected.degraded, truth, resamples)
+        if degraded is not None
         else None
     )
+    first, count = seeds
     return {
         "degraded": None if robustness is None else {"strength": degraded, "methods": robustness},
         "config": base.to_dict(),
         "arms": {a.label: dict(a.overrides) for a in arms},
-        "seeds": list(range(first_seed, first_seed + seeds)),
+        "seeds": list(range(first, first + count)),
         "resamples": resamples,
         "data": {
             "n_train": len(train_set),
@@ -246,9 +231,24 @@ def run_benchmark(
         },
         "images_per_step": IMAGES_PER_STEP,
         "machine": machine(base),
-        "runs": runs,
+        "runs": collected.runs,
         "methods": methods,
     }
+
+
+def _run_figures(label: str, collected: Collected) -> dict:
+    """A label's diverged runs, mean training time and speed, and its budget."""
+    mine = [r for r in collected.runs if r["arm"] == label and "diverged" not in r]
+    figures: dict = {"diverged": sum(r["arm"] == label and "diverged" in r for r in collected.runs)}
+    if mine:
+        figures["train_seconds"] = float(np.mean([r["train_seconds"] for r in mine]))
+        figures["train_images_per_second"] = float(
+            np.mean([r["train_images_per_second"] for r in mine])
+        )
+    arm, _, phase = label.partition(":")
+    spent = collected.budget.get(arm, {})
+    figures["budget"] = {phase: spent[phase]} if phase else spent
+    return figures
 
 
 def _robustness(
@@ -284,30 +284,6 @@ def _robustness(
                 resamples,
             )
     return result
-
-
-def robustness_table(report: dict, figures: tuple[str, ...] = ("macro_f1", "tau_abnormal")) -> str:
-    """Clean and degraded figures and the paired drop, as markdown."""
-    degraded = report.get("degraded")
-    if not degraded:
-        return ""
-    header = " | ".join(f"{f} clean | {f} degraded | {f} drop" for f in figures)
-    lines = [f"| method | {header} |", "| --- |" + " --- |" * (3 * len(figures))]
-    for label, entry in degraded["methods"].items():
-        clean = report["methods"][label]["metrics"]
-        cells = []
-        for f in figures:
-            if f not in entry["drop"]:
-                cells += ["-", "-", "-"]
-                continue
-            cells += [_cell(clean[f]), _cell(entry["degraded"][f]), _cell(entry["drop"][f])]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    for label, entry in degraded["methods"].items():
-        for key, differences in entry.items():
-            if key.startswith("smaller_drop_than_"):
-                shown = ", ".join(f"{f} {_cell(v)}" for f, v in differences.items())
-                lines.append(f"- {label} loses less than {key[18:]} by: {shown}")
-    return "\n".join(lines)
 
 
 def _keep_con_step(label: str, config: TrainConfig, train_set: ImageSet, snapshots: dict):
@@ -350,64 +326,3 @@ def _budget(config: TrainConfig, n_train: int) -> dict:
 def _images_per_second(timings: dict[str, float]) -> float:
     rates = [v for k, v in timings.items() if k.endswith("_images_per_second")]
     return float(np.mean(rates)) if rates else float("nan")
-
-
-def machine(config: TrainConfig) -> dict:
-    cuda = config.device != "cpu" and torch.cuda.is_available()
-    return {
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "device": torch.cuda.get_device_name() if cuda else "cpu",
-        "platform": platform.platform(),
-    }
-
-
-def markdown_table(report: dict, figures: tuple[str, ...] = FIGURES) -> str:
-    """Mean ± sd over seeds [95% bootstrap interval], then paired differences."""
-    methods = report["methods"]
-    shown = [f for f in figures if all(f in m["metrics"] for m in methods.values())]
-    lines = [
-        "| method | " + " | ".join(TITLES[f] for f in shown) + " | train s |",
-        "|" + " --- |" * (len(shown) + 2),
-    ]
-    for label, summary in methods.items():
-        cells = [_cell(summary["metrics"][f]) for f in shown]
-        seconds = summary.get("train_seconds")
-        cells.append(f"{seconds:.0f}" if seconds is not None else "")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    for reference in (REFERENCE, CON_STEP):
-        paired = {
-            k: v["paired"][reference]
-            for k, v in methods.items()
-            if reference in v.get("paired", {})
-        }
-        if not paired:
-            continue
-        lines += [
-            "",
-            f"Paired differences, {reference} minus the row (mean [95% interval]):",
-            "",
-            "| row | " + " | ".join(TITLES[f] for f in shown) + " |",
-            "|" + " --- |" * (len(shown) + 1),
-        ]
-        for label, figures_of in paired.items():
-            cells = [
-                f"{figures_of[f]['mean']:+.3f} [{figures_of[f]['ci95'][0]:+.3f}, "
-                f"{figures_of[f]['ci95'][1]:+.3f}]"
-                for f in shown
-            ]
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _cell(figure: dict) -> str:
-    """mean ± SD over seeds [95% interval]; a paired difference has no SD column."""
-    low, high = figure["ci95"]
-    spread = f" ± {figure['std']:.3f}" if "std" in figure else ""
-    return f"{figure['mean']:.3f}{spread} [{low:.3f}, {high:.3f}]"
-
-
-def write_report(report: dict, path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(report, indent=2))

@@ -26,18 +26,19 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 
 import choix
 import numpy as np
 
+from core.learning.config import TrainConfig
+from core.learning.data import image_set_from_rows
+from core.learning.from_store import embed_into_store, train_from_store
+from core.selection.serve import Serving, next_pair
+from core.selection.strategies import STRATEGIES
 from core.simulation import SimulatedRater, truth_of
 from core.store import AlreadyJudged, Answer, Store
 
-from .config import TrainConfig
-from .data import image_set_from_rows
-from .from_store import embed_into_store, train_from_store
 from .resampling import _tau
 
 LABELS = ("grades", "normals")  # "none": without a single normal there is no anchor
@@ -62,6 +63,14 @@ class SimBenchConfig:
     # training variants at each checkpoint, on the same answers: "none" (every answer
     # counts the same) and/or "reliability" (answers weighted by their rater's trust)
     weightings: tuple[str, ...] = ("none",)
+    # the app's pair server also serves repeats (a share of pairs answered before, sides
+    # swapped); off unless asked, as in the curves measured so far. Simulated raters
+    # answer at once, so no pair is ever on another rater's screen.
+    repeats: bool = False
+
+    @property
+    def serving(self) -> Serving:
+        return Serving(repeats=self.repeats, screens=False)
 
     def __post_init__(self) -> None:
         if self.labels not in LABELS:
@@ -75,7 +84,7 @@ class SimBenchConfig:
             raise ValueError("the last checkpoint cannot exceed the number of judgments")
         if not 0.0 <= self.guessing_share < 1.0:
             raise ValueError("--guessing-share is a share of the answers, in [0, 1)")
-        from .config import RATER_WEIGHTINGS
+        from core.learning.config import RATER_WEIGHTINGS
 
         if self.weightings[:1] != ("none",) or not set(self.weightings) <= set(RATER_WEIGHTINGS):
             raise ValueError(
@@ -163,35 +172,28 @@ def _judge(
     count: int,
     rng: random.Random,
     dataset_id: int,
+    serving: Serving,
 ) -> tuple[int, list[float]]:
-    """``count`` answers to pairs the strategy chooses, each by a rater of the ``panel``
-    (rater, rater id, share of the answers); returns how many were given and the server
-    time of each choice (belief catch-up included)."""
-    from core.selection.state import belief_lookup, catch_up
-    from core.strategies import STRATEGIES, present
-
+    """``count`` answers to pairs the app's pair server chooses (``serving`` says what
+    it leaves out), each by a rater of the ``panel`` (rater, rater id, share of the
+    answers); returns how many were given and the server time of each choice (belief
+    catch-up included)."""
     strategy = STRATEGIES[strategy_name]
     given, seconds = 0, []
     while given < count:
         rater, rater_id, _ = rng.choices(panel, weights=[share for *_, share in panel])[0]
         started = time.perf_counter()
-        beliefs = None
-        if strategy.needs_beliefs:
-            catch_up(store, dataset_id)
-            beliefs = belief_lookup(store)
-        pair = strategy.next_pair(
-            pool,
-            partial(store.judgments.has_standing, rater_id),
-            rng,
-            beliefs=beliefs,
-        )
+        pair = next_pair(store, rater_id, strategy, pool, rng, dataset_id, serving=serving)
         seconds.append(time.perf_counter() - started)
         if pair is None:
             break
-        left, right = present(pair, rng)
-        outcome = rater.answer(truth[left], truth[right])
+        outcome = rater.answer(truth[pair.left], truth[pair.right])
+        label = "repeat" if pair.repeat_of else strategy_name
+        answer = Answer(
+            pair.left, pair.right, outcome, rater_id, strategy=label, repeat_of=pair.repeat_of
+        )
         try:
-            store.judgments.append(Answer(left, right, outcome, rater_id, strategy=strategy_name))
+            store.judgments.append(answer)
         except AlreadyJudged:
             continue
         given += 1
@@ -202,7 +204,7 @@ def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path)
     """One seed: the first model, then each strategy's curve in its own database copy."""
     train = replace(base, seed=seed)
     if config.labels == "normals":
-        from core.worker.autoretrain import COLD_START_METHOD
+        from core.learning.recipes import COLD_START_METHOD
 
         train = replace(train, method=COLD_START_METHOD)
     first_db = folder / "first.db"
@@ -232,7 +234,15 @@ def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path)
             ]
             for checkpoint in config.checkpoints:
                 added, seconds = _judge(
-                    store, name, panel, pool, truth, checkpoint - given, rng, dataset_id
+                    store,
+                    name,
+                    panel,
+                    pool,
+                    truth,
+                    checkpoint - given,
+                    rng,
+                    dataset_id,
+                    config.serving,
                 )
                 given += added
                 choice_seconds += seconds
@@ -400,6 +410,7 @@ def run_sim_benchmark(config: SimBenchConfig, base: TrainConfig) -> dict:
             runs.append(run_seed(config, base, seed, Path(folder)))
     return {
         "config": {**config.__dict__, "train": base.to_dict()},
+        "serving": config.serving.__dict__,
         **summarise(config, runs),
     }
 

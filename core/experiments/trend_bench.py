@@ -7,42 +7,18 @@ from dataclasses import replace
 
 import numpy as np
 
-from core.importers.splits import assign_split
-from core.synthetic import CohortConfig, generate_with_lesions
+from core.learning.config import TrainConfig
+from core.learning.metrics import severity_tau
+from core.learning.scoring import severity_scores
+from core.learning.train import TrainingDiverged, train
+from core.learning.trend import evaluate_trend
+from core.synthetic import CohortConfig
 
-from .config import TrainConfig
-from .data import ImageSet, to_tensor
-from .metrics import severity_tau
-from .patches import scale_lesions
-from .scoring import severity_scores
-from .train import TrainingDiverged, train
-from .trend import evaluate_trend
+from .datasets import cohort_splits
 
 # LEARNER's pre-training variants (its Table 3), then ConPro for the score-change calls
 ARM_SETTINGS = {v: {"method": "learner", "learner_loss": v} for v in ("mse", "cl", "wcl")}
 ARMS = ("mse", "cl", "wcl", "conpro")
-
-
-def cohort_splits(cohort: CohortConfig, size: int) -> dict[str, ImageSet]:
-    visits, pixels, drawn = zip(*generate_with_lesions(cohort), strict=True)
-    images = to_tensor(np.stack(pixels), size)
-    rendered = (cohort.image_size, cohort.image_size)
-    lesions = [
-        scale_lesions([(s.kind, s.x, s.y, s.radius) for s in spots], rendered, size)
-        for spots in drawn
-    ]
-    patients = np.array([v.patient_code for v in visits], dtype=object)
-    full = ImageSet(
-        images,
-        np.array([v.grade for v in visits]),
-        np.array([v.severity for v in visits]),
-        np.arange(len(visits)),
-        patients,
-        np.array([v.visit_index for v in visits], dtype=float),
-        lesions=lesions,
-    )
-    split_of = np.array([assign_split(p) for p in patients])
-    return {s: full.subset(np.flatnonzero(split_of == s)) for s in ("train", "val", "test")}
 
 
 TREND_FIGURES = (

@@ -9,17 +9,13 @@ mean different things."""
 
 from __future__ import annotations
 
-from core.learning.config import TrainConfig
+from core.learning.recipes import COLD_START_METHOD, FIRST_MODEL
 from core.store import Store
 
 from .status import retrain_blocker
 
 RETRAIN_EVERY_KEY = "auto_retrain_every"
 DEFAULT_RETRAIN_EVERY = 50
-# CPU-sized ConPro: content on the latent map within minutes on two cores. 2 passes a
-# phase is wave 1's training exactly (its 4 passes were split over the two phases), whose
-# first map took 182 s (docs/benchmarks.md); the fair benchmark's 8 would take 4 times as long.
-FIRST_MODEL = TrainConfig(method="conpro", image_size=32, epochs=2.0)
 
 
 def retrain_every(store: Store) -> int:
@@ -31,7 +27,6 @@ def retrain_every(store: Store) -> int:
 # training images
 COLD_START_NORMALS = 5
 COLD_START_ANSWERS = 50
-COLD_START_METHOD = "selfpro"
 
 
 def default_train_params(store: Store, dataset: dict | None = None) -> dict:

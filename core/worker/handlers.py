@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -97,17 +96,18 @@ def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> di
 def _train_on_ranks(
     store: Store, job: dict, config: TrainConfig, context: dict, report: Reporter
 ) -> dict:
-    """The training job on ``nproc`` processes (one per GPU) through torch.distributed.run:
-    ``python -m core train --job-id``, whose rank 0 reports this job's progress and
-    heartbeat, registers the version and writes the checkpoint. A worker asked to stop
+    """The training job on ``nproc`` processes (one per GPU) through torch.distributed.run
+    (``core.worker.ranks``), whose rank 0 reports this job's progress and heartbeat,
+    registers the version and writes the checkpoint. A worker asked to stop
     stops the launcher (which stops its processes) and the job goes back to the queue."""
     from core.learning.distributed import launcher
 
-    argv = ["train", "--db", context["db"], "--method", config.method, "--job-id", str(job["id"])]
-    argv += ["--out", context["models_dir"], "--config-json", json.dumps(config.to_dict())]
-    if job["params"].get("dataset"):
-        argv += ["--dataset", job["params"]["dataset"]]
-    process = subprocess.Popen([*launcher(context["nproc"]), "-m", "core", *argv])
+    from .ranks import rank_command
+
+    argv = rank_command(
+        context["db"], job["id"], context["models_dir"], config, job["params"].get("dataset")
+    )
+    process = subprocess.Popen([*launcher(context["nproc"]), *argv])
     while (status := _exit_status(process)) is None:
         if report.stopping():
             process.terminate()

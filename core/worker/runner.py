@@ -140,3 +140,16 @@ def _gpus(device: str) -> int:
     import torch
 
     return max(1, torch.cuda.device_count())
+
+
+def yield_to_the_app(nice: int, threads: int | None) -> int:
+    """Lower this process's CPU priority and bound torch's threads, so that a training
+    job shares the machine with the Streamlit process instead of starving it; returns
+    the thread count."""
+    import torch
+
+    if nice > 0:
+        os.nice(nice)
+    threads = threads or max(1, (os.cpu_count() or 2) - 1)
+    torch.set_num_threads(threads)
+    return threads

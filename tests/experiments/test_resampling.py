@@ -6,8 +6,8 @@ import pytest
 from scipy.stats import kendalltau
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
+from core.experiments.resampling import Answers, figures, summarise_with_intervals
 from core.learning.metrics import classification_metrics, maee
-from core.learning.resampling import Answers, figures, summarise_with_intervals
 
 
 def random_answers(rng, n=150, classes=5):
@@ -90,7 +90,7 @@ def test_seed_spread_widens_the_interval():
 
 
 def test_drop_difference_credits_the_method_that_holds_up():
-    from core.learning.resampling import drop_difference
+    from core.experiments.resampling import drop_difference
 
     rng = np.random.default_rng(0)
     grades = np.repeat(np.arange(5), 20)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from core.cli import main
+from core.experiments.resampling import _tau
+from core.experiments.sim_bench import SimBenchConfig, bradley_terry, run_sim_benchmark
 from core.learning.config import TrainConfig
-from core.learning.resampling import _tau
-from core.learning.sim_bench import SimBenchConfig, bradley_terry, run_sim_benchmark
 
 TOY = TrainConfig(
     method="conpro", image_size=16, batch_size=8, pairs_per_phase=32, anchor_n=2, device="cpu"

@@ -1,7 +1,7 @@
 import os
 
+from core.selection.strategies import DEFAULT_STRATEGY
 from core.store import Store
-from core.strategies import DEFAULT_STRATEGY
 from tests.pages.conftest import page, sign_in
 
 

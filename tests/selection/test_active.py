@@ -6,8 +6,8 @@ import numpy as np
 
 from core.selection.active import ActiveStrategy
 from core.selection.state import belief_lookup, catch_up, rebuild
+from core.selection.strategies import STRATEGIES
 from core.store import Answer, Store
-from core.strategies import STRATEGIES
 
 
 def _lookup(mu, sigma, views):

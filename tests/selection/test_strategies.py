@@ -1,7 +1,7 @@
 import random
 
+from core.selection.strategies import STRATEGIES, Scope, candidates_for, present
 from core.store import Answer, NewImage
-from core.strategies import STRATEGIES, Scope, candidates_for, present
 
 
 def test_random_strategy_never_repeats_a_judged_pair():

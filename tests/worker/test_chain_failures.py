@@ -9,9 +9,9 @@ import torch
 import core.learning.from_store as from_store
 import core.worker.handlers as handlers
 from core.cli import main
+from core.commands.worker import print_jobs
 from core.store import Store
 from core.worker.autoretrain import maybe_queue_retrains
-from core.worker.commands import print_jobs
 from core.worker.status import map_note, retrain_blocker
 from tests.helpers import run_worker_until_idle
 from tests.worker.conftest import add_judgments, train_params

@@ -1,8 +1,9 @@
 import itertools
 import threading
 
+from core.learning.recipes import validation_score
 from core.store import Answer, Store
-from core.worker.activation import should_activate, validation_score
+from core.worker.activation import should_activate
 from core.worker.autoretrain import maybe_queue_first_models, maybe_queue_retrains
 from core.worker.handlers import Reporter
 from tests.helpers import run_worker_until_idle

@@ -183,7 +183,7 @@ def test_a_term_signal_stops_training_at_once_and_requeues_the_job(cohort_db):
 
 def test_the_worker_yields_the_cpu_to_the_app():
     script = (
-        "import os, torch; from core.worker.commands import yield_to_the_app; "
+        "import os, torch; from core.worker.runner import yield_to_the_app; "
         "before = os.nice(0); threads = yield_to_the_app(10, None); "
         "print(before, os.nice(0), torch.get_num_threads(), threads)"
     )

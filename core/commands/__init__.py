@@ -1,0 +1,9 @@
+"""The command line, one module per group of commands, each with its parsers beside
+their handlers (``add_parsers`` sets each command's ``handler``); ``core.cli`` only
+dispatches.
+
+- ``study``: import, demo, check, raters, migrate-db
+- ``training``: train
+- ``experiments``: bench, trend-bench, sim-bench
+- ``worker``: worker, jobs
+"""
