@@ -2,7 +2,7 @@
 
 A fresh demo store (RetinaMNIST + the synthetic cohort of --patients patients) and the
 worker's first-run configuration (``core.learning.recipes.FIRST_MODEL``, or --method /
---epochs), trained as the worker trains it (``train_from_store``), on both datasets at
+--epochs), trained as the worker trains it (``train_version``), on both datasets at
 once and on each on its own. Reported per dataset, on its own held-out images (the
 cohort's test split; RetinaMNIST's validation split, as it ships without a test split):
 ``tau_truth`` on the cohort (its severity is known), ``tau_abnormal`` and ``auc_abnormal``,
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from core.demo import COHORT_DATASET, RETINA_DATASET, seed_demo
-from core.learning.from_store import train_from_store
+from core.learning.from_store import train_version
 from core.learning.recipes import FIRST_MODEL
 from core.store import Store
 from core.synthetic import CohortConfig
@@ -39,7 +39,8 @@ FIGURES = ("tau_truth", "tau_abnormal", "auc_abnormal", "tau")
 
 def measure(store: Store, config, out: Path, dataset: str | None) -> dict:
     started = time.perf_counter()
-    model, _ = train_from_store(store, config, out, dataset)
+    dataset_id = store.datasets.by_name(dataset)["id"] if dataset else None
+    model, _ = train_version(store, config, out, dataset_id)
     seconds = time.perf_counter() - started
     figures = {  # each dataset on its own held-out images (test, else val)
         k: v for k, v in model["metrics"].items() if "@" in k and k.split("@")[0] in FIGURES

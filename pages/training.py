@@ -9,9 +9,9 @@ import streamlit as st
 
 from core.learning.catalog import METHOD_INFO
 from core.learning.config import uses_small_input
-from core.learning.recipes import FIRST_MODEL
 from core.worker.autoretrain import RETRAIN_EVERY_KEY, retrain_every
 from core.worker.status import retrain_blockers
+from core.worker.train_job import train_defaults, train_job
 from pages.common import open_store, signed_in_user, worker_banner
 
 # metric key -> (column title, what it means), in the order the table shows them
@@ -227,25 +227,27 @@ def _train_form() -> None:
             format_func=lambda m: m,
             help="\n".join(f"{m.name}: {m.description}" for m in METHOD_INFO.values()),
         )
-        epochs = columns[1].number_input("Epochs", 0.5, 200.0, FIRST_MODEL.epochs, 0.5)
-        size = columns[2].selectbox("Image size", [28, 32, 48, 64, 128, 224], index=1)
-        datasets = [*[d["name"] for d in store.datasets.list()], "All datasets"]
+        defaults = train_defaults(store)
+        epochs = columns[1].number_input("Epochs", 0.5, 200.0, defaults.epochs, 0.5)
+        sizes = sorted({28, 32, 48, 64, 128, 224, defaults.image_size})
+        size = columns[2].selectbox("Image size", sizes, index=sizes.index(defaults.image_size))
+        datasets = {d["name"]: d["id"] for d in store.datasets.list()} | {"All datasets": None}
         dataset = columns[3].selectbox(
             "Dataset",
-            datasets,
+            list(datasets),
             help="A model per dataset orders each better than one model for all "
             "(docs/benchmarks.md); one for all serves datasets without their own.",
         )
         if st.form_submit_button("Queue training", type="primary"):
-            config = {
-                **FIRST_MODEL.to_dict(),
-                "method": method,
-                "epochs": float(epochs),
-                "image_size": int(size),
-                "small_input": uses_small_input(int(size)),
-            }
-            chosen = None if dataset == "All datasets" else dataset
-            job = store.jobs.submit("train", {"config": config, "dataset": chosen})
+            queued = train_job(
+                store,
+                datasets[dataset],
+                method=method,
+                epochs=float(epochs),
+                image_size=int(size),
+                small_input=uses_small_input(int(size)),
+            )
+            job = store.jobs.submit("train", queued.to_params())
             st.success(f"Queued as job {job}.")
 
 

@@ -108,7 +108,8 @@ def _train(args: argparse.Namespace, config: TrainConfig, here) -> int:
 
         with Store(resolve_db_path(args.db)) as store:
             out = Path(args.out) if args.out else store.media_root / "models"
-            model, _ = train_from_store(store, config, out, args.dataset, _print_progress)
+            dataset_id = store.datasets.by_name(args.dataset)["id"] if args.dataset else None
+            model, _ = train_from_store(store, config, out, dataset_id, _print_progress)
             if model is None:  # another rank writes
                 return 0
             metrics, path = model["metrics"], store.media_path(model["checkpoint_path"])

@@ -12,6 +12,7 @@ from core.store.database import safe_location
 from core.store.jobs import JOB_KINDS
 from core.worker.runner import Worker, WorkerConfig, yield_to_the_app
 from core.worker.status import retrain_blockers, version_problem
+from core.worker.train_job import train_job
 
 from .common import add_db
 
@@ -108,7 +109,7 @@ def run_worker(args: argparse.Namespace) -> int:
 def run_jobs(args: argparse.Namespace) -> int:
     with Store(resolve_db_path(args.db)) as store:
         if args.verb == "submit":
-            job_id = store.jobs.submit(args.kind, parse_params(args.kind, args.param))
+            job_id = store.jobs.submit(args.kind, parse_params(store, args.kind, args.param))
             print(f"queued job {job_id}")
         elif args.verb == "cancel":
             store.jobs.request_cancel(args.job_id)
@@ -138,7 +139,9 @@ def print_jobs(store: Store) -> None:
         print(f"! {blocker}")
 
 
-def parse_params(kind: str, pairs: list[str]) -> dict:
+def parse_params(store: Store, kind: str, pairs: list[str]) -> dict:
+    """``KEY=VALUE`` pairs as a job's parameters; a training job's are built as the
+    worker's own (``train_job``: the study's training defaults, then these settings)."""
     values = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
@@ -149,10 +152,7 @@ def parse_params(kind: str, pairs: list[str]) -> dict:
         except json.JSONDecodeError:
             values[key] = text
     if kind == "train":
-        from core.learning.config import TrainConfig
-        from core.learning.recipes import FIRST_MODEL
-
         dataset = values.pop("dataset", None)
-        config = TrainConfig.from_dict({**FIRST_MODEL.to_dict(), **values})
-        return {"config": config.to_dict(), "dataset": dataset}
+        dataset_id = store.datasets.by_name(str(dataset))["id"] if dataset else None
+        return train_job(store, dataset_id, **values).to_params()
     return values

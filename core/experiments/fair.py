@@ -55,12 +55,12 @@ class Arm:
     def config(self, base: TrainConfig, seed: int) -> TrainConfig:
         values = dict(self.overrides)
         values.setdefault("method", self.label if self.label in METHODS else REFERENCE)
-        return replace(base, seed=seed, **values)
+        return base.with_settings(seed=seed, **values)
 
 
 def parse_arm(text: str) -> Arm:
     """``conpro`` or ``label:key=value,key=value`` (a variant; the method defaults to
-    conpro), e.g. ``scale5:preference_scale=5``."""
+    conpro), e.g. ``scale5:preference_scale=5`` or ``nopatch:comcl.patch_weight=0``."""
     label, _, settings = text.partition(":")
     overrides = []
     for item in filter(None, (s.strip() for s in settings.split(","))):
@@ -72,9 +72,7 @@ def parse_arm(text: str) -> Arm:
 
 
 def _typed(key: str, value: str):
-    default = getattr(TrainConfig(), key, None)
-    if key not in TrainConfig.__dataclass_fields__:
-        raise ValueError(f"unknown training setting {key!r}")
+    default = TrainConfig.default_of(key)  # raises for an unknown setting
     if isinstance(default, bool):
         return value.lower() in ("1", "true", "yes")
     if isinstance(default, int) or key in ("pro_pairs", "pairs_per_phase"):

@@ -149,7 +149,7 @@ def summarise_with_intervals(
         for ref, m in pairs:
             for f in names:
                 paired[ref, m][f][b] = _paired_mean(per_run[ref], per_run[m], f)
-    summary = {}
+    summary: dict[str, dict] = {}
     for m, runs in point.items():
         summary[m] = {"runs": len(runs), "metrics": {}}
         for f in names:

@@ -33,7 +33,7 @@ import numpy as np
 
 from core.learning.config import TrainConfig
 from core.learning.data import image_set_from_rows
-from core.learning.from_store import embed_into_store, train_from_store
+from core.learning.from_store import embed_into_store, train_version
 from core.selection.serve import Serving, next_pair
 from core.selection.strategies import STRATEGIES
 from core.simulation import SimulatedRater, truth_of
@@ -125,12 +125,12 @@ def _mark_normals(store: Store, count: int, seed: int) -> None:
 
 
 def _retrain(
-    store: Store, train: TrainConfig, out: Path, dataset: str, activate: bool = True
+    store: Store, train: TrainConfig, out: Path, dataset_id: int, activate: bool = True
 ) -> dict:
     """Train from what the store holds, embed the dataset's images and (unless it is a
     variant beside the main curve) make the version active, skipping the map's
     projections, which selection does not use."""
-    model, result = train_from_store(store, train, out, dataset)
+    model, result = train_version(store, train, out, dataset_id)
     rows = store.images.query(dataset_id=model["dataset_id"])
     images = image_set_from_rows(store, rows, train.image_size)
     embed_into_store(store, model, result.net, result.method.score_space, result.anchor, images)
@@ -218,7 +218,7 @@ def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path)
         pool = store.images.ids(dataset_id=dataset_id, split="train")
         start = None  # without grades there is nothing to train before the first answers
         if config.labels == "grades":
-            first = _retrain(store, train, folder / "models", dataset)
+            first = _retrain(store, train, folder / "models", dataset_id)
             start = _scored(store, first["id"], held_out, truth)
     curves = {}
     for name in config.strategies:
@@ -254,7 +254,7 @@ def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path)
                         store,
                         replace(train, rater_weighting=weighting),
                         folder / f"models-{variant}",
-                        dataset,
+                        dataset_id,
                         activate=weighting == "none",
                     )
                     points[variant].append(

@@ -3,8 +3,6 @@ on the health score, then classify the trend between consecutive visits, split b
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from core.learning.config import TrainConfig
@@ -17,7 +15,7 @@ from core.synthetic import CohortConfig
 from .datasets import cohort_splits
 
 # LEARNER's pre-training variants (its Table 3), then ConPro for the score-change calls
-ARM_SETTINGS = {v: {"method": "learner", "learner_loss": v} for v in ("mse", "cl", "wcl")}
+ARM_SETTINGS = {v: {"method": "learner", "learner.loss": v} for v in ("mse", "cl", "wcl")}
 ARMS = ("mse", "cl", "wcl", "conpro")
 
 
@@ -41,10 +39,10 @@ def run_trend_benchmark(
     """Each arm (a LEARNER pre-training variant, or another method by name) trained on
     the training patients; trend figures on the test patients, both ways of calling."""
     splits = cohort_splits(cohort, base.image_size)
-    runs = []
+    runs: list[dict] = []
     for arm in arms:
         for seed in range(seeds):
-            config = replace(base, seed=seed, **ARM_SETTINGS.get(arm, {"method": arm}))
+            config = base.with_settings(seed=seed, **ARM_SETTINGS.get(arm, {"method": arm}))
             try:
                 result = train(config, splits["train"])
             except TrainingDiverged as error:  # said and counted; it has no figures
@@ -73,7 +71,7 @@ def run_trend_benchmark(
                 f"{arm} seed {seed}: trend macro-F1 {metrics['trend_macro_f1']:.3f} (probe), "
                 f"{metrics['trend_score_change_macro_f1']:.3f} (score change)"
             )
-    summary = {}
+    summary: dict[str, dict] = {}
     for arm in arms:
         mine = [r for r in runs if r["arm"] == arm and "diverged" not in r]
         if not mine:

@@ -1,9 +1,16 @@
 """Training configuration: one frozen dataclass, resolved once from the CLI or the UI and
-stored beside the checkpoint and in the model's database row."""
+stored beside the checkpoint and in the model's database row. The settings every method
+shares sit at the top; each loss's own parameters sit in a small frozen dataclass of
+their own (``TrainConfig.comcl.temperature``), as pytorch-metric-learning gives each
+loss its parameters.
+
+Settings are named as fields (``epochs``), as ``section.field`` (``comcl.patch_weight``),
+or by the flat names of earlier versions (``comcl_patch_weight``), which stored versions,
+checkpoints and saved commands still use (``FLAT_NAMES``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 SMALL_INPUT_MAX = 64  # up to this size a 3x3 stride-1 stem replaces ImageNet's
@@ -12,6 +19,56 @@ RATER_WEIGHTINGS = ("none", "reliability")
 
 def uses_small_input(image_size: int) -> bool:
     return image_size <= SMALL_INPUT_MAX
+
+
+@dataclass(frozen=True)
+class NTXentParams:
+    """NT-Xent (SimCLR, and SEMISE's self-supervised term)."""
+
+    temperature: float = 0.5
+
+
+@dataclass(frozen=True)
+class SupConParams:
+    temperature: float = 0.1
+
+
+@dataclass(frozen=True)
+class SemiseParams:
+    alpha: float = 0.5  # alpha * NT-Xent + (1 - alpha) * preference
+
+
+@dataclass(frozen=True)
+class ComclParams:
+    # the paper's temperature is lost from the extracted text; SupCon's 0.1 chosen
+    temperature: float = 0.1
+    keep_start: float = 0.3  # share of each anchor's negatives kept at the phase's start
+    patch_weight: float = 1.0  # the patch level's weight (where lesions are known)
+    patch_side: int = 0  # patch side in pixels; 0: a quarter of the image side
+
+
+@dataclass(frozen=True)
+class LearnerParams:
+    loss: str = "wcl"  # LEARNER pre-training: mse, cl (MSE + CL) or wcl (MSE + wCL)
+
+
+SECTIONS: dict[str, type] = {
+    "ntxent": NTXentParams,
+    "supcon": SupConParams,
+    "semise": SemiseParams,
+    "comcl": ComclParams,
+    "learner": LearnerParams,
+}
+FLAT_NAMES = {
+    "alpha": "semise.alpha",
+    "temperature": "ntxent.temperature",
+    "supcon_temperature": "supcon.temperature",
+    "comcl_temperature": "comcl.temperature",
+    "comcl_keep_start": "comcl.keep_start",
+    "comcl_patch_weight": "comcl.patch_weight",
+    "comcl_patch_side": "comcl.patch_side",
+    "learner_loss": "learner.loss",
+}
 
 
 @dataclass(frozen=True)
@@ -37,16 +94,12 @@ class TrainConfig:
     scoring_anchor: str = "first_n"  # anchor for s(x): the first anchor_n normals, or "all"
     augment_pairs: bool = False  # random views in the Con and PrO steps too
     normal_pull: float = 0.0  # weight of a PrO term keeping normal images near the anchor
-    alpha: float = 0.5  # SEMISE: alpha * NT-Xent + (1 - alpha) * preference
-    temperature: float = 0.5  # NT-Xent temperature
-    supcon_temperature: float = 0.1  # SupCon temperature
-    # CoMCL: temperature (the paper's value is lost from the extracted text; SupCon's
-    # 0.1 chosen) and the share of each anchor's negatives kept at the phase's start
-    comcl_temperature: float = 0.1
-    comcl_keep_start: float = 0.3
-    comcl_patch_weight: float = 1.0  # the patch level's weight (where lesions are known)
-    comcl_patch_side: int = 0  # patch side in pixels; 0: a quarter of the image side
-    learner_loss: str = "wcl"  # LEARNER pre-training: mse, cl (MSE + CL) or wcl (MSE + wCL)
+    # each loss's own parameters (the other methods ignore them)
+    ntxent: NTXentParams = NTXentParams()
+    supcon: SupConParams = SupConParams()
+    semise: SemiseParams = SemiseParams()
+    comcl: ComclParams = ComclParams()
+    learner: LearnerParams = LearnerParams()
     use_grade_pairs: bool = True  # preference pairs derived from grades
     use_judgments: bool = True  # preference pairs from expert judgments in the store
     judgment_share: float = 0.5  # share of each preference batch drawn from judgments
@@ -73,8 +126,49 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
+        """A configuration from stored settings (nested, as ``to_dict`` writes them, or
+        flat, as earlier versions did)."""
+        return cls().with_settings(**values)
+
+    def with_settings(self, **settings: Any) -> TrainConfig:
+        """This configuration with ``settings`` changed, each named as a field, a
+        ``section.field`` or a flat name of earlier versions; a section may also be
+        given whole, as its dataclass or a dict."""
+        top: dict[str, Any] = {}
+        sections: dict[str, dict[str, Any]] = {}
+        unknown = []
+        for name, value in settings.items():
+            name = FLAT_NAMES.get(name, name)
+            section, dot, key = name.partition(".")
+            if section in SECTIONS and not dot:
+                given = asdict(value) if not isinstance(value, dict) else value
+                sections.setdefault(section, {}).update(given)
+            elif section in SECTIONS and key in _field_names(SECTIONS[section]):
+                sections.setdefault(section, {})[key] = value
+            elif not dot and name in _field_names(TrainConfig):
+                top[name] = value
+            else:
+                unknown.append(name)
+        for section, values in sections.items():
+            bad = set(values) - _field_names(SECTIONS[section])
+            unknown += [f"{section}.{key}" for key in sorted(bad)]
+            if not bad:
+                top[section] = replace(getattr(self, section), **values)
         if unknown:
             raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
-        return cls(**values)
+        return replace(self, **top)
+
+    @staticmethod
+    def default_of(name: str) -> Any:
+        """The default value of a setting named as ``with_settings`` accepts."""
+        name = FLAT_NAMES.get(name, name)
+        section, dot, key = name.partition(".")
+        if dot and section in SECTIONS and key in _field_names(SECTIONS[section]):
+            return getattr(SECTIONS[section](), key)
+        if not dot and name in _field_names(TrainConfig) and name not in SECTIONS:
+            return getattr(TrainConfig(), name)
+        raise ValueError(f"unknown training setting {name!r}")
+
+
+def _field_names(cls: type) -> set[str]:
+    return {f.name for f in fields(cls)}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import random
+from typing import TypeVar
 
 import numpy as np
 import torch
+
+Model = TypeVar("Model", bound=torch.nn.Module)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -26,7 +29,7 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+def prepare_model(model: Model, device: torch.device) -> Model:
     model = model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)

@@ -53,10 +53,10 @@ def trend_calls(severity: np.ndarray, images: ImageSet, splits: np.ndarray) -> T
     caller = ScoreChangeCaller(changes[train], labels[train])
     probabilities = caller.probabilities(changes)
     calls = [
-        (int(images.image_ids[a]), int(images.image_ids[b]), *map(float, p))
+        (int(images.image_ids[a]), int(images.image_ids[b]), float(p[0]), float(p[1]), float(p[2]))
         for a, b, p in zip(earlier, later, probabilities, strict=True)
     ]
-    figures = {"trend_test_pairs": int(test.sum())}
+    figures: dict[str, float] = {"trend_test_pairs": int(test.sum())}
     if test.any():
         majority = np.bincount(labels[train], minlength=3).argmax()
         figures |= trend_figures(labels[test], probabilities[test].argmax(1), "trend_test")

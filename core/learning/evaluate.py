@@ -132,11 +132,11 @@ def evaluate_with_outputs(
         result.config.seed,
     )
     probabilities = probe.probabilities(features["test"])
-    outputs = TestOutputs(probabilities.argmax(1), bayes_maee_decision(probabilities), None)
+    score = severity_scores(net, test.images, result.method.score_space, result.anchor)
+    outputs = TestOutputs(probabilities.argmax(1), bayes_maee_decision(probabilities), score)
     metrics = classification_metrics(test.grades, outputs.predicted)
     metrics["maee_bayes"] = maee(test.grades, outputs.predicted_bayes)
     metrics["val_macro_f1"] = float(probe.val_macro_f1)
-    outputs.score = severity_scores(net, test.images, result.method.score_space, result.anchor)
     metrics.update(
         severity_ordering(outputs.score, test.grades, test.health if test.health_is_truth else None)
     )

@@ -25,7 +25,7 @@ def train_from_store(
     store: Store,
     config: TrainConfig,
     out_dir: str | Path,
-    dataset: str | None = None,
+    dataset_id: int | None = None,
     progress: Progress | None = None,
     job_id: int | None = None,
 ) -> tuple[dict | None, TrainResult]:
@@ -34,7 +34,6 @@ def train_from_store(
     processes (``torch.distributed.run``), every rank trains and only rank 0 writes: the
     others return ``(None, result)``."""
     here = distributed.ranks()
-    dataset_id = store.datasets.by_name(dataset)["id"] if dataset else None
     splits = load_store_splits(store, config.image_size, dataset_id)
     if "train" not in splits or "val" not in splits:
         raise ValueError("training needs images in both the train and val splits")
@@ -42,6 +41,7 @@ def train_from_store(
         distributed.start(resolve_device(config.device))
     high_water = distributed.share(store.judgments.high_water_mark())
     judgments = store.judgments.effective(upto_id=high_water)
+    dataset = store.datasets.get(dataset_id)["name"] if dataset_id is not None else None
     settings = {**config.to_dict(), "dataset": dataset}
     if not here.is_writer:
         return None, train(config, splits["train"], judgments)
@@ -63,6 +63,21 @@ def train_from_store(
         store.models.mark_failed(model["id"], str(exc) or type(exc).__name__)
         raise
     return store.models.get(model["id"]), result
+
+
+def train_version(
+    store: Store,
+    config: TrainConfig,
+    out_dir: str | Path,
+    dataset_id: int | None = None,
+    progress: Progress | None = None,
+    job_id: int | None = None,
+) -> tuple[dict, TrainResult]:
+    """``train_from_store`` in one process, which always registers the version."""
+    model, result = train_from_store(store, config, out_dir, dataset_id, progress, job_id)
+    if model is None:
+        raise RuntimeError("only rank 0 of several processes registers the version")
+    return model, result
 
 
 def embed_into_store(
@@ -98,8 +113,10 @@ def ordering_by_dataset(
         name = names.get(int(dataset_id), str(dataset_id))
         for split in ("test", "val"):
             part = splits.get(split)
-            mine = (part.datasets == dataset_id) & (part.grades >= 0) if part else None
-            if mine is not None and mine.sum() >= 2:
+            if part is None:
+                continue
+            mine = (part.datasets == dataset_id) & (part.grades >= 0)
+            if mine.sum() >= 2:
                 break
         else:
             continue

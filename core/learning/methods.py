@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .catalog import METHOD_INFO
+from .config import TrainConfig
 from .data import augment
 from .distributed import gather, gather_plain
 from .encoders import SeverityNet, normality_anchor
@@ -24,11 +25,13 @@ from .losses import (
     preference_loss,
     supcon_loss,
 )
-from .pairs import binary_pairs
+from .pairs import PairMixture, PreferencePairs, binary_pairs
 from .patches import crop, draw_patches, patch_side
 from .quality import low_quality
 
 Step = Callable[[SeverityNet, "StepContext"], tuple[torch.Tensor, dict[str, float]]]
+# what a run could use, for its record, from the training images' recorded lesions
+Notes = Callable[[list[np.ndarray] | None], dict[str, float]]
 
 
 @dataclass
@@ -38,8 +41,8 @@ class StepContext:
     images: torch.Tensor  # (N, 3, H, W) on the CPU
     grades: np.ndarray
     health: np.ndarray
-    preference_pairs: object  # PreferencePairs, or None for methods without a PrO step
-    config: object  # TrainConfig
+    preference_pairs: PreferencePairs | PairMixture | None  # None without a PrO step
+    config: TrainConfig
     rng: np.random.Generator
     generator: torch.Generator
     device: torch.device
@@ -57,6 +60,11 @@ class StepContext:
         images = self.batch(index)
         return augment(images, self.generator) if self.config.augment_pairs else images
 
+    def preferences(self) -> PreferencePairs | PairMixture:
+        if self.preference_pairs is None:
+            raise ValueError("this method has no preference pairs to draw from")
+        return self.preference_pairs
+
     def normals(self) -> torch.Tensor:
         normal = np.flatnonzero(self.grades == 0)
         return self.batch(
@@ -68,14 +76,14 @@ def con_step(net: SeverityNet, ctx: StepContext):
     i, j, same = binary_pairs(ctx.grades, ctx.config.batch_size, ctx.rng)
     c = net.contrastive(ctx.views(np.concatenate([i, j])))
     c_i, c_j = (gather(half) for half in c.float().chunk(2))
-    same = gather_plain(torch.as_tensor(same, device=c.device))
-    loss = margin_contrastive_loss(c_i, c_j, same, ctx.config.margin)
+    same_class = gather_plain(torch.as_tensor(same, device=c.device))
+    loss = margin_contrastive_loss(c_i, c_j, same_class, ctx.config.margin)
     return loss, {}
 
 
 def _preference(net: SeverityNet, ctx: StepContext) -> torch.Tensor:
     anchor = normality_anchor(net, ctx.normals())
-    pairs = ctx.preference_pairs.sample(ctx.config.batch_size, ctx.rng)
+    pairs = ctx.preferences().sample(ctx.config.batch_size, ctx.rng)
     v = net.preference(ctx.views(np.concatenate([pairs.i, pairs.j])))
     v_i, v_j = v.float().chunk(2)
     loss = preference_loss(
@@ -110,12 +118,12 @@ def _two_views(net: SeverityNet, ctx: StepContext, index: np.ndarray) -> torch.T
 def _ntxent(net: SeverityNet, ctx: StepContext) -> torch.Tensor:
     index = ctx.rng.integers(0, len(ctx.images), ctx.config.batch_size)
     z_a, z_b = (gather(z) for z in _two_views(net, ctx, index).chunk(2))
-    return nt_xent_loss(z_a, z_b, ctx.config.temperature)
+    return nt_xent_loss(z_a, z_b, ctx.config.ntxent.temperature)
 
 
 def semise_step(net: SeverityNet, ctx: StepContext):
     contrastive, preference = _ntxent(net, ctx), _preference(net, ctx)
-    alpha = ctx.config.alpha
+    alpha = ctx.config.semise.alpha
     loss = alpha * contrastive + (1 - alpha) * preference
     return loss, {"ntxent": contrastive.item(), "preference": preference.item()}
 
@@ -129,7 +137,7 @@ def supconn_step(net: SeverityNet, ctx: StepContext):
     index = ctx.rng.choice(labelled, ctx.config.batch_size)
     labels = torch.as_tensor(np.tile(ctx.grades[index], 2), device=ctx.device)
     features = gather(_two_views(net, ctx, index))
-    return supcon_loss(features, gather_plain(labels), ctx.config.supcon_temperature), {}
+    return supcon_loss(features, gather_plain(labels), ctx.config.supcon.temperature), {}
 
 
 def comcl_step(net: SeverityNet, ctx: StepContext):
@@ -137,14 +145,14 @@ def comcl_step(net: SeverityNet, ctx: StepContext):
 
     Image level: each graded image against its own low-quality twin, the other class's
     views (both qualities) as negatives, the hardest first: the share of negatives kept
-    grows linearly from ``comcl_keep_start`` to all over the phase. Patch level (weight
-    ``comcl_patch_weight``): lesion patches against healthy patches, the same loss with
+    grows linearly from ``comcl.keep_start`` to all over the phase. Patch level (weight
+    ``comcl.patch_weight``): lesion patches against healthy patches, the same loss with
     "lesion" as the class, each patch against its own low-quality twin."""
     loss, logs = _comcl_images(net, ctx)
     draw = _patch_draw(ctx)
-    if draw is not None and ctx.config.comcl_patch_weight > 0:
+    if draw is not None and ctx.config.comcl.patch_weight > 0:
         patches = _comcl_patches(net, ctx, draw, logs["negatives_kept"])
-        loss = loss + ctx.config.comcl_patch_weight * patches
+        loss = loss + ctx.config.comcl.patch_weight * patches
         logs["patch_loss"] = patches.item()
     return loss, logs
 
@@ -160,20 +168,20 @@ def _patch_draw(ctx: StepContext):
     if ctx.lesions is None:
         return None
     size = ctx.images.shape[-1]
-    side = patch_side(size, ctx.config.comcl_patch_side)
+    side = patch_side(size, ctx.config.comcl.patch_side)
     return draw_patches(ctx.lesions, size, side, max(2, ctx.config.batch_size // 2), ctx.rng)
 
 
 def _comcl_patches(net: SeverityNet, ctx: StepContext, draw, keep: float) -> torch.Tensor:
     from .device import to_device
 
-    side = patch_side(ctx.images.shape[-1], ctx.config.comcl_patch_side)
+    side = patch_side(ctx.images.shape[-1], ctx.config.comcl.patch_side)
     patches = to_device(crop(ctx.images, draw, side), ctx.device)
     clean = augment(patches, ctx.generator)
     low = low_quality(augment(patches, ctx.generator), ctx.generator)
     z_clean, z_low = (gather(z) for z in net.contrastive(torch.cat([clean, low])).float().chunk(2))
     lesion = gather_plain(torch.as_tensor(draw.lesion, device=z_clean.device))
-    return comcl_loss(z_clean, z_low, lesion, ctx.config.comcl_temperature, keep)
+    return comcl_loss(z_clean, z_low, lesion, ctx.config.comcl.temperature, keep)
 
 
 def _comcl_images(net: SeverityNet, ctx: StepContext):
@@ -183,10 +191,10 @@ def _comcl_images(net: SeverityNet, ctx: StepContext):
     clean = augment(images, ctx.generator)
     low = low_quality(augment(images, ctx.generator), ctx.generator)
     z_clean, z_low = (gather(z) for z in net.contrastive(torch.cat([clean, low])).float().chunk(2))
-    start = ctx.config.comcl_keep_start
+    start = ctx.config.comcl.keep_start
     keep = start + (1 - start) * ctx.phase_progress
     abnormal = gather_plain(torch.as_tensor(ctx.grades[index] > 0, device=z_clean.device))
-    loss = comcl_loss(z_clean, z_low, abnormal, ctx.config.comcl_temperature, keep)
+    loss = comcl_loss(z_clean, z_low, abnormal, ctx.config.comcl.temperature, keep)
     return loss, {"negatives_kept": keep}
 
 
@@ -213,10 +221,10 @@ def learner_step(net: SeverityNet, ctx: StepContext):
     target = torch.as_tensor(ctx.health[index], dtype=torch.float32, device=ctx.device)
     u = net.contrastive(ctx.batch(index)).float()
     mse = F.mse_loss(net.regressor(u).squeeze(1), target)
-    if ctx.config.learner_loss == "mse":
+    if ctx.config.learner.loss == "mse":
         return mse, {"mse": mse.item()}
     cl = learner_contrastive_loss(
-        gather(u), gather_plain(target), weighted=ctx.config.learner_loss == "wcl"
+        gather(u), gather_plain(target), weighted=ctx.config.learner.loss == "wcl"
     )
     return mse + cl, {"mse": mse.item(), "cl": cl.item()}
 
@@ -228,6 +236,8 @@ class Method:
     score_space: str  # preference | contrastive | features | regression
     needs_preferences: bool = False
     description: str = ""
+    grade_classes: int = 0  # a classification head over the grades (the supervised ceiling)
+    notes: Notes | None = None  # said in the run's record (CoMCL: patch level or not)
 
 
 STEPS: dict[str, tuple[tuple[str, Step], ...]] = {
@@ -246,8 +256,17 @@ STEPS: dict[str, tuple[tuple[str, Step], ...]] = {
 }
 
 # names, descriptions and score spaces live in the torch-free catalog (the UI lists them)
+GRADES = 5  # the supervised baseline's classes: grades 0-4
 METHODS: dict[str, Method] = {
-    name: Method(name, STEPS[name], info.score_space, info.needs_preferences, info.description)
+    name: Method(
+        name,
+        STEPS[name],
+        info.score_space,
+        info.needs_preferences,
+        info.description,
+        grade_classes=GRADES if name == "supervised" else 0,
+        notes=comcl_levels if name == "comcl" else None,
+    )
     for name, info in METHOD_INFO.items()
 }
 

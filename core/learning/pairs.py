@@ -58,8 +58,8 @@ def grade_preference_pairs(grades: np.ndarray, abnormal_only: bool = True) -> Pr
     pool = np.flatnonzero(grades > 0 if abnormal_only else grades >= 0)
     if len(pool) < 2:
         raise ValueError("the preference step needs at least two graded images")
-    i, j = np.meshgrid(pool, pool, indexing="ij")
-    i, j = i.ravel(), j.ravel()
+    grid_i, grid_j = np.meshgrid(pool, pool, indexing="ij")
+    i, j = grid_i.ravel(), grid_j.ravel()
     differ = grades[i] != grades[j]
     i, j = i[differ], j[differ]
     if len(i) == 0:

@@ -53,8 +53,7 @@ def draw_patches(
             images.append(found[0])
             centres.append(found[1])
             is_lesion.append(False)
-    centres = np.array(centres)
-    corner = np.clip(np.round(centres - side / 2), 0, size - side).astype(int)
+    corner = np.clip(np.round(np.array(centres) - side / 2), 0, size - side).astype(int)
     return PatchDraw(np.array(images), corner[:, 1], corner[:, 0], np.array(is_lesion))
 
 

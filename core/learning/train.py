@@ -15,7 +15,7 @@ from .config import TrainConfig
 from .data import ImageSet
 from .device import autocast, place_dataset, prepare_model, resolve_device, seed_everything
 from .encoders import EncoderConfig, SeverityNet
-from .methods import Method, StepContext, comcl_levels, get_method
+from .methods import Method, StepContext, get_method
 from .pairs import PairMixture, PreferencePairs, grade_preference_pairs, judgment_pairs, mix
 from .scoring import fit_anchor
 
@@ -44,11 +44,8 @@ class TrainResult:
     notes: dict[str, float] = field(default_factory=dict)  # what the run could use (CoMCL)
 
 
-GRADES = 5  # the supervised baseline's classes: grades 0-4
-
-
 def build_net(config: TrainConfig) -> SeverityNet:
-    classes = GRADES if config.method == "supervised" else 0
+    classes = get_method(config.method).grade_classes
     return SeverityNet(
         EncoderConfig(config.backbone, config.small_input, config.weights_path, classes)
     )
@@ -104,8 +101,8 @@ def train(
     )
     optimizer = _optimizer(net, config)
     result = TrainResult(net, torch.zeros(0), method, config, judgments_used=judged)
-    if method.name == "comcl":  # said in the run's record: patch level, or image level only
-        result.notes = comcl_levels(train_set.lesions)
+    if method.notes is not None:  # what the run could use, said in its record
+        result.notes = method.notes(train_set.lesions)
     for phase_number, (phase, step) in enumerate(method.phases):
         steps = total_steps(config, len(train_set), phase)
         if phase in PREFERENCE_PHASES:

@@ -37,6 +37,12 @@ class Datasets:
                GROUP BY d.id ORDER BY d.name"""
         )
 
+    def get(self, dataset_id: int) -> dict:
+        row = self._store.one("SELECT * FROM datasets WHERE id = ?", [dataset_id])
+        if row is None:
+            raise NotFound(f"There is no dataset number {dataset_id}.")
+        return row
+
     def by_name(self, name: str) -> dict:
         row = self._store.one("SELECT * FROM datasets WHERE name = ?", [name])
         if row is None:

@@ -9,10 +9,10 @@ mean different things."""
 
 from __future__ import annotations
 
-from core.learning.recipes import COLD_START_METHOD, FIRST_MODEL
 from core.store import Store
 
 from .status import retrain_blocker
+from .train_job import has_abnormal_grades, train_job
 
 RETRAIN_EVERY_KEY = "auto_retrain_every"
 DEFAULT_RETRAIN_EVERY = 50
@@ -29,27 +29,13 @@ COLD_START_NORMALS = 5
 COLD_START_ANSWERS = 50
 
 
-def default_train_params(store: Store, dataset: dict | None = None) -> dict:
-    """The training defaults; for a dataset without abnormal grades, the cold-start
-    method (ConPro's Con step needs them)."""
-    config = dict(store.settings.get("train_defaults", FIRST_MODEL.to_dict()))
-    if dataset is not None and not _abnormal_grades(store, dataset["id"]):
-        config["method"] = COLD_START_METHOD
-    return {"config": config, "dataset": dataset["name"] if dataset else None}
-
-
-def _abnormal_grades(store: Store, dataset_id: int) -> bool:
-    grades = store.images.grade_counts(dataset_id, split="train")
-    return any(n for g, n in grades.items() if g and g > 0)
-
-
 def learnable(store: Store, dataset_id: int) -> bool:
     """Severity can be learned: normal (grade 0) and abnormal (grade > 0) training
     images, and validation images to choose between versions."""
     grades = store.images.grade_counts(dataset_id, split="train")
     return (
         bool(grades.get(0))
-        and _abnormal_grades(store, dataset_id)
+        and has_abnormal_grades(store, dataset_id)
         and store.images.count(dataset_id=dataset_id, split="val") > 0
     )
 
@@ -57,7 +43,7 @@ def learnable(store: Store, dataset_id: int) -> bool:
 def cold_start_needs(store: Store, dataset_id: int) -> dict[str, int] | None:
     """What a dataset without grades still needs before its first model can train
     (``{"normals": n, "answers": m}``, zeros when ready); None for a graded dataset."""
-    if _abnormal_grades(store, dataset_id):
+    if has_abnormal_grades(store, dataset_id):
         return None
     normals = store.images.grade_counts(dataset_id, split="train").get(0, 0)
     # answers the model can learn from: both images in the training split
@@ -107,6 +93,6 @@ def _queue_training(store: Store, dataset: dict, trigger: str) -> int:
     """One training job for ``dataset``, at most once per trigger."""
     return store.jobs.submit(
         "train",
-        default_train_params(store, dataset),
+        train_job(store, dataset["id"]).to_params(),
         trigger_key=f"{trigger}:dataset-{dataset['id']}",
     )

@@ -10,14 +10,14 @@ from collections.abc import Callable
 import numpy as np
 
 from core.learning.checkpoint import load_checkpoint
-from core.learning.config import TrainConfig
 from core.learning.data import image_set_from_rows
 from core.learning.embed import trend_calls
-from core.learning.from_store import embed_into_store, train_from_store
+from core.learning.from_store import embed_into_store, train_version
 from core.projection import project
 from core.store import Store
 
 from .activation import should_activate
+from .train_job import TrainJob
 
 PROJECTIONS = (("pca", 2), ("pca", 3), ("umap", 2), ("tsne", 2))
 
@@ -75,16 +75,19 @@ class Reporter:
 
 
 def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> dict:
-    config = TrainConfig.from_dict({**job["params"].get("config", {}), "device": context["device"]})
+    queued = TrainJob.from_params(job["params"], store)
+    config = queued.config.with_settings(device=context["device"])
     report(0.0, "loading images", force=True)
     if context.get("nproc", 1) > 1:
-        model = _train_on_ranks(store, job, config, context, report)
+        model = _train_on_ranks(
+            store, job["id"], TrainJob(config, queued.dataset_id), context, report
+        )
     else:
-        model, _ = train_from_store(
+        model, _ = train_version(
             store,
             config,
             context["models_dir"],
-            job["params"].get("dataset"),
+            queued.dataset_id,
             report.training_progress,
             job_id=job["id"],
         )
@@ -94,7 +97,7 @@ def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> di
 
 
 def _train_on_ranks(
-    store: Store, job: dict, config: TrainConfig, context: dict, report: Reporter
+    store: Store, job_id: int, job: TrainJob, context: dict, report: Reporter
 ) -> dict:
     """The training job on ``nproc`` processes (one per GPU) through torch.distributed.run
     (``core.worker.ranks``), whose rank 0 reports this job's progress and heartbeat,
@@ -104,9 +107,7 @@ def _train_on_ranks(
 
     from .ranks import rank_command
 
-    argv = rank_command(
-        context["db"], job["id"], context["models_dir"], config, job["params"].get("dataset")
-    )
+    argv = rank_command(context["db"], job_id, context["models_dir"], job)
     process = subprocess.Popen([*launcher(context["nproc"]), *argv])
     while (status := _exit_status(process)) is None:
         if report.stopping():
@@ -116,9 +117,9 @@ def _train_on_ranks(
             except subprocess.TimeoutExpired:
                 process.kill()
             raise WorkerStopping("the worker was stopped during training")
-    if store.jobs.get(job["id"])["cancel_requested"]:
+    if store.jobs.get(job_id)["cancel_requested"]:
         raise JobCancelled("cancelled during training")
-    model = store.models.of_job(job["id"])
+    model = store.models.of_job(job_id)
     if status != 0 or model is None:
         raise RuntimeError(f"training on {context['nproc']} processes failed (exit {status})")
     return model

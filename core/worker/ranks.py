@@ -14,18 +14,17 @@ import json
 import sys
 
 from core.learning import distributed
-from core.learning.config import TrainConfig
 from core.learning.from_store import train_from_store
 from core.store import Store
 
 from .handlers import Reporter
+from .train_job import TrainJob
 
 
-def rank_command(db: str, job_id: int, out: str, config: TrainConfig, dataset: str | None):
+def rank_command(db: str, job_id: int, out: str, job: TrainJob) -> list[str]:
     """The module and arguments each process runs (after the launcher's own)."""
     argv = ["-m", "core.worker.ranks", "--db", db, "--job-id", str(job_id), "--out", out]
-    argv += ["--config-json", json.dumps(config.to_dict())]
-    return argv + (["--dataset", dataset] if dataset else [])
+    return [*argv, "--params-json", json.dumps(job.to_params())]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,15 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", required=True)
     parser.add_argument("--job-id", type=int, required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--config-json", required=True)  # the job's whole configuration
-    parser.add_argument("--dataset")
+    parser.add_argument("--params-json", required=True)  # the job as the worker runs it
     args = parser.parse_args(argv)
-    config = TrainConfig.from_dict(json.loads(args.config_json))
     try:
         with Store(args.db) as store:
+            job = TrainJob.from_params(json.loads(args.params_json), store)
             report = Reporter(store, args.job_id)
             train_from_store(
-                store, config, args.out, args.dataset, report.training_progress, args.job_id
+                store, job.config, args.out, job.dataset_id, report.training_progress, args.job_id
             )
     finally:
         distributed.stop()

@@ -1,6 +1,8 @@
 import os
+import random
 
-from core.selection.strategies import DEFAULT_STRATEGY
+from core.selection.serve import next_pair
+from core.selection.strategies import DEFAULT_STRATEGY, STRATEGIES, Scope, candidates_for
 from core.store import Store
 from tests.pages.conftest import page, sign_in
 
@@ -155,3 +157,28 @@ def test_now_and_then_an_earlier_pair_comes_back_unannounced_with_sides_swapped(
             original["left_image_id"],
         )
         assert repeat["strategy"] == "repeat"
+
+
+def test_the_page_shows_the_pair_servers_choice_for_the_same_state_and_seed(seeded_db):
+    """The simulated-rater and latency benchmarks call the same server
+    (tests/selection/test_serve.py): what they measure is what raters get."""
+    with Store(seeded_db) as store:
+        rater = store.raters.ensure("Dr Amara")
+        dataset = store.datasets.list()[0]["id"]
+        candidates = candidates_for(store, Scope(dataset_id=dataset))
+        strategy = STRATEGIES[DEFAULT_STRATEGY]
+        expected = [
+            next_pair(store, rater, strategy, candidates, random.Random(seed), dataset)
+            for seed in range(3)
+        ]
+    assert len({(p.left, p.right) for p in expected}) > 1  # the seed matters
+    for seed, served in enumerate(expected):
+        app = page("compare")
+        app.session_state["rng"] = random.Random(seed)
+        app = sign_in(app)
+        pair = app.session_state["pair"]
+        assert (pair["left"], pair["right"], pair["repeat_of"]) == (
+            served.left,
+            served.right,
+            served.repeat_of,
+        )

@@ -72,7 +72,8 @@ def test_retrain_trigger_queues_exactly_one_job(cohort_db):
         assert maybe_queue_retrains(second) == jobs  # another worker, same trigger
         assert maybe_queue_retrains(first) == jobs
         (queued,) = first.jobs.list(statuses=("queued",))
-        assert queued["params"]["dataset"] == "Synthetic cohort"  # that dataset's model
+        cohort = first.datasets.by_name("Synthetic cohort")["id"]
+        assert queued["params"]["dataset_id"] == cohort  # that dataset's model
 
 
 def test_skipped_and_undone_answers_do_not_count_towards_a_retrain(cohort_db):
@@ -96,7 +97,8 @@ def test_a_first_model_is_queued_once_for_each_dataset(cohort_db, store):
         assert maybe_queue_first_models(cohort) == [job]  # the same trigger: no second job
         ungraded = cohort.datasets.ensure("Ungraded clinic")
         assert maybe_queue_first_models(cohort) == [job]  # no images: nothing to learn
-        assert cohort.jobs.get(job)["params"]["dataset"] == "Synthetic cohort"
+        graded = cohort.datasets.by_name("Synthetic cohort")["id"]
+        assert cohort.jobs.get(job)["params"]["dataset_id"] == graded
         assert cohort.datasets.by_name("Ungraded clinic")["id"] == ungraded
 
 
@@ -116,7 +118,7 @@ def test_judgments_about_one_dataset_retrain_only_its_model(cohort_db):
         assert store.judgments.count_effective_since(0, second) == 6
         assert store.judgments.count_effective_since(0, second - 1) == 0
         (job,) = maybe_queue_retrains(store)
-        assert store.jobs.get(job)["params"]["dataset"] == "Second clinic"
+        assert store.jobs.get(job)["params"]["dataset_id"] == second
 
 
 def test_a_dataset_without_grades_trains_once_it_has_normals_and_answers(tmp_path, make_png):
@@ -148,7 +150,7 @@ def test_a_dataset_without_grades_trains_once_it_has_normals_and_answers(tmp_pat
         store.settings.set("train_defaults", TINY.to_dict())
         (job,) = maybe_queue_first_models(store)
         params = store.jobs.get(job)["params"]
-        assert params["dataset"] == "My clinic" and params["config"]["method"] == "selfpro"
+        assert params["dataset_id"] == dataset and params["config"]["method"] == "selfpro"
     run_worker_until_idle(tmp_path / "app.db")  # the whole chain, without a single grade
     with Store(tmp_path / "app.db") as store:
         model = store.models.active(dataset)
@@ -188,3 +190,24 @@ def test_import_jobs_run_off_the_ui_thread_and_report_per_file(tmp_path, make_pn
         assert store.images.count() == 1
         refused = store.jobs.get(outside)
         assert refused["status"] == "failed" and "inside the import folder" in refused["error"]
+
+
+def test_a_training_job_is_built_from_the_studys_defaults_and_read_back(cohort_db):
+    from core.worker.train_job import TrainJob, train_job
+
+    with Store(cohort_db) as store:
+        cohort = store.datasets.by_name("Synthetic cohort")["id"]
+        store.settings.set("train_defaults", TINY.to_dict())
+
+        job = train_job(store, cohort, epochs=3.0, **{"comcl.patch_weight": 0.5})
+
+        assert job.config.batch_size == TINY.batch_size  # the study's defaults, not the recipe
+        assert job.config.epochs == 3.0 and job.config.comcl.patch_weight == 0.5
+        assert TrainJob.from_params(job.to_params(), store) == job
+        # a job queued by an earlier version named its dataset and kept flat settings
+        old = {
+            "config": {"method": "comcl", "comcl_patch_weight": 0.0},
+            "dataset": "Synthetic cohort",
+        }
+        read = TrainJob.from_params(old, store)
+        assert read.dataset_id == cohort and read.config.comcl.patch_weight == 0.0
