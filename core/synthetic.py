@@ -180,11 +180,6 @@ def _acquire(
     return image + rng.normal(0, 2 + 8 * (1 - quality), image.shape)
 
 
-def generate_cohort(config: CohortConfig = CohortConfig()) -> Iterator[tuple[Visit, np.ndarray]]:
-    for visit, pixels, _ in generate_with_lesions(config):
-        yield visit, pixels
-
-
 def generate_with_lesions(
     config: CohortConfig = CohortConfig(),
 ) -> Iterator[tuple[Visit, np.ndarray, list[Lesion]]]:

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.imaging.display import thumbnail_array
-from core.learning.catalog import TRENDS
+from core.learning.method_info import TRENDS
 from core.worker.status import map_note
 from pages.common import open_store, worker_banner
 

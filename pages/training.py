@@ -7,8 +7,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.learning.catalog import METHOD_INFO
 from core.learning.config import uses_small_input
+from core.learning.method_info import METHOD_INFO
 from core.worker.autoretrain import RETRAIN_EVERY_KEY, retrain_every
 from core.worker.status import retrain_blockers
 from core.worker.train_job import train_defaults, train_job

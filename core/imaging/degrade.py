@@ -25,11 +25,15 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-DEGRADATIONS = ("blur", "uneven_light", "noise", "compress")
+# each degradation at strength 1 (``core.learning.degrade`` applies the same to tensors)
+BLUR_SIGMA_PER_64_PX = 2.0  # Gaussian sigma in pixels, for a 64-pixel-wide image
+LIGHT_GAIN = 0.6  # the light ramp runs from 1 - gain to 1 + gain
+NOISE_SD = 25.0  # grey levels
+JPEG_QUALITY = (90, 80)  # quality 90 - 80 x strength
 
 
 def blur(image: np.ndarray, strength: float) -> np.ndarray:
-    sigma = 2.0 * strength * image.shape[1] / 64
+    sigma = BLUR_SIGMA_PER_64_PX * strength * image.shape[1] / 64
     if sigma <= 0:
         return image.copy()
     smoothed = gaussian_filter(image.astype(np.float32), sigma=(sigma, sigma, 0))
@@ -43,17 +47,18 @@ def uneven_light(image: np.ndarray, strength: float, rng: np.random.Generator) -
     ramp = (x / max(width - 1, 1) - 0.5) * np.cos(angle) + (y / max(height - 1, 1) - 0.5) * np.sin(
         angle
     )  # -0.71 .. 0.71 across the image
-    gain = 1 + 0.6 * strength * ramp / np.abs(ramp).max()
+    gain = 1 + LIGHT_GAIN * strength * ramp / np.abs(ramp).max()
     return _to_uint8(image.astype(np.float32) * gain[..., None])
 
 
 def noise(image: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
-    return _to_uint8(image.astype(np.float32) + rng.normal(0, 25 * strength, image.shape))
+    return _to_uint8(image.astype(np.float32) + rng.normal(0, NOISE_SD * strength, image.shape))
 
 
 def compress(image: np.ndarray, strength: float) -> np.ndarray:
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="JPEG", quality=round(90 - 80 * strength))
+    best, span = JPEG_QUALITY
+    Image.fromarray(image).save(buffer, format="JPEG", quality=round(best - span * strength))
     buffer.seek(0)
     with Image.open(buffer) as decoded:
         return np.asarray(decoded.convert("RGB")).copy()

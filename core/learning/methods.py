@@ -11,9 +11,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .catalog import METHOD_INFO
 from .config import TrainConfig
 from .data import augment
+from .degrade import degrade_batch
 from .distributed import gather, gather_plain
 from .encoders import SeverityNet, normality_anchor
 from .losses import (
@@ -25,9 +25,9 @@ from .losses import (
     preference_loss,
     supcon_loss,
 )
+from .method_info import METHOD_INFO
 from .pairs import PairMixture, PreferencePairs, binary_pairs
 from .patches import crop, draw_patches, patch_side
-from .quality import low_quality
 
 Step = Callable[[SeverityNet, "StepContext"], tuple[torch.Tensor, dict[str, float]]]
 # what a run could use, for its record, from the training images' recorded lesions
@@ -178,7 +178,7 @@ def _comcl_patches(net: SeverityNet, ctx: StepContext, draw, keep: float) -> tor
     side = patch_side(ctx.images.shape[-1], ctx.config.comcl.patch_side)
     patches = to_device(crop(ctx.images, draw, side), ctx.device)
     clean = augment(patches, ctx.generator)
-    low = low_quality(augment(patches, ctx.generator), ctx.generator)
+    low = degrade_batch(augment(patches, ctx.generator), ctx.generator)
     z_clean, z_low = (gather(z) for z in net.contrastive(torch.cat([clean, low])).float().chunk(2))
     lesion = gather_plain(torch.as_tensor(draw.lesion, device=z_clean.device))
     return comcl_loss(z_clean, z_low, lesion, ctx.config.comcl.temperature, keep)
@@ -189,7 +189,7 @@ def _comcl_images(net: SeverityNet, ctx: StepContext):
     index = ctx.rng.choice(labelled, ctx.config.batch_size)
     images = ctx.batch(index)
     clean = augment(images, ctx.generator)
-    low = low_quality(augment(images, ctx.generator), ctx.generator)
+    low = degrade_batch(augment(images, ctx.generator), ctx.generator)
     z_clean, z_low = (gather(z) for z in net.contrastive(torch.cat([clean, low])).float().chunk(2))
     start = ctx.config.comcl.keep_start
     keep = start + (1 - start) * ctx.phase_progress

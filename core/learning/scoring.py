@@ -30,7 +30,8 @@ def _expected_grade(probabilities: torch.Tensor) -> torch.Tensor:
     return probabilities @ torch.arange(probabilities.shape[1], dtype=probabilities.dtype)
 
 
-# Every method names one of these (core.learning.catalog); nothing else special-cases them.
+# Every method names one of these (core.learning.method_info);
+# nothing else special-cases them.
 SPACES: dict[str, ScoreSpace] = {
     "features": ScoreSpace(lambda net, x: net(x), "features"),
     "contrastive": ScoreSpace(lambda net, x: net.contrastive(x), "contrastive"),

@@ -22,7 +22,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.raters.repeats import pick_repeat, repeat_share, wants_repeat
+from core.raters.repeats import maybe_repeat
 from core.store import Store
 
 from .base import PairStrategy
@@ -61,10 +61,9 @@ def next_pair(
     """The pair to show ``rater_id`` after ``exclude`` (the pair on screen, if any), or
     None when the scope has no pair left for them."""
     on_screen = frozenset(exclude or ())
-    if serving.repeats and wants_repeat(rng, repeat_share(store)):
-        repeat = pick_repeat(store, rater_id, set(candidates))
-        if repeat is not None and {repeat.left, repeat.right} != on_screen:
-            return ServedPair(repeat.left, repeat.right, repeat.repeat_of)
+    repeat = maybe_repeat(store, rater_id, rng, set(candidates)) if serving.repeats else None
+    if repeat is not None and {repeat.left, repeat.right} != on_screen:
+        return ServedPair(repeat.left, repeat.right, repeat.repeat_of)
     beliefs = None
     if strategy.needs_beliefs and dataset_id is not None:
         catch_up(store, dataset_id)  # the answers given since, by anyone

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from .store import Store
 
 SPLITS = ("train", "val", "test")
-LATERALITIES = ("L", "R", "B")
 
 
 @dataclass(frozen=True)

@@ -241,12 +241,3 @@ class Jobs:
             params = list(statuses)
         rows = self._store.all(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
         return [decode_json_columns(r, "params", "result") for r in rows]
-
-    def has_open(self, kind: str) -> bool:
-        """Whether a job of ``kind`` is queued or running."""
-        return (
-            self._store.one(
-                "SELECT 1 AS x FROM jobs WHERE kind = ? AND status IN ('queued', 'running')", [kind]
-            )
-            is not None
-        )

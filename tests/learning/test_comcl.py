@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from core.learning.degrade import degrade_batch
 from core.learning.losses import comcl_loss, self_paced_keep
-from core.learning.quality import low_quality
 
 
 def naive_comcl(z_clean, z_low, abnormal, temperature, keep_fraction):
@@ -95,10 +95,10 @@ def _high_frequency(images: torch.Tensor) -> float:
 def test_low_quality_twins_change_the_image_but_keep_it_recognisable():
     x = torch.linspace(0, 12 * math.pi, 64)
     stripes = (torch.sin(x)[None, :] * torch.cos(x)[:, None]).expand(4, 3, 64, 64).clone()
-    twins = low_quality(stripes, torch.Generator().manual_seed(4), strength=1.0)
-    again = low_quality(stripes, torch.Generator().manual_seed(4), strength=1.0)
+    twins = degrade_batch(stripes, torch.Generator().manual_seed(4), strength=1.0)
+    again = degrade_batch(stripes, torch.Generator().manual_seed(4), strength=1.0)
     assert twins.shape == stripes.shape and torch.equal(twins, again)
-    untouched = low_quality(stripes, torch.Generator().manual_seed(3), strength=0.0)
+    untouched = degrade_batch(stripes, torch.Generator().manual_seed(3), strength=0.0)
     assert torch.allclose(untouched, stripes, atol=1e-5)  # strength 0: the same image
     correlations = [
         float(torch.corrcoef(torch.stack([twin.flatten(), source.flatten()]))[0, 1])

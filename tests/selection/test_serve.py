@@ -13,18 +13,21 @@ from core.simulation import SimulatedRater, truth_of
 from core.store import Answer, Store
 
 
-def _answer_many(store: Store, rater: int, ids: list[int], count: int) -> None:
-    pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
-    for a, b in pairs[:count]:
-        store.judgments.append(Answer(a, b, "left", rater))
-
-
-def test_a_repeat_is_an_earlier_answer_with_its_sides_swapped(cohort):
+@pytest.fixture
+def experienced(cohort):
+    """A rater with enough answers for repeats, in a study that serves half as repeats."""
     store, dataset = cohort
     rater = store.raters.ensure("Dr Amara")
     ids = store.images.ids(dataset_id=dataset)
-    _answer_many(store, rater, ids, MIN_GAP + 5)
+    pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
+    for a, b in pairs[: MIN_GAP + 5]:
+        store.judgments.append(Answer(a, b, "left", rater))
     set_repeat_share(store, 0.5)
+    return store, dataset, rater, ids
+
+
+def test_a_repeat_is_an_earlier_answer_with_its_sides_swapped(experienced):
+    store, dataset, rater, ids = experienced
 
     served = [
         next_pair(store, rater, STRATEGIES["random"], ids, random.Random(seed), dataset)
@@ -38,12 +41,8 @@ def test_a_repeat_is_an_earlier_answer_with_its_sides_swapped(cohort):
         assert (pair.left, pair.right) == (first["right_image_id"], first["left_image_id"])
 
 
-def test_a_caller_that_turns_repeats_off_never_gets_one(cohort):
-    store, dataset = cohort
-    rater = store.raters.ensure("Dr Amara")
-    ids = store.images.ids(dataset_id=dataset)
-    _answer_many(store, rater, ids, MIN_GAP + 5)
-    set_repeat_share(store, 0.5)
+def test_a_caller_that_turns_repeats_off_never_gets_one(experienced):
+    store, dataset, rater, ids = experienced
     off = Serving(repeats=False)
 
     served = [

@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from core.learning.catalog import METHOD_INFO
+from core.learning.method_info import METHOD_INFO
 from core.learning.methods import METHODS
 from core.learning.scoring import SPACES
 
@@ -21,7 +21,7 @@ def test_the_catalog_describes_exactly_the_registered_methods():
 def test_what_the_training_page_imports_does_not_load_torch():
     code = (
         "import sys\n"
-        "import core.learning.catalog, core.worker.autoretrain, core.worker.status\n"
+        "import core.learning.method_info, core.worker.autoretrain, core.worker.status\n"
         "import core.access, core.exports, core.importers, pages.common\n"
         "print('torch' in sys.modules)"
     )

@@ -1,12 +1,11 @@
-"""Low-quality twins of a training batch, on the device, for CoMCL.
+"""``core.imaging.degrade.degrade`` for a normalised training batch on the device: the
+low-quality twins CoMCL trains with.
 
-The same degradations as ``core.imaging.degrade`` (which works on stored ``uint8``
-images, for the robustness benchmark), applied to normalised tensors: uneven light
-(a linear ramp in a random direction, gain 1 +- 0.6 x strength), Gaussian blur
-(sigma up to 2 px x strength x width / 64) and sensor noise (SD up to 25 grey levels
-x strength), each strength drawn uniformly per image from [0, ``strength``]. JPEG
-compression is left out here: it needs an encoder round trip on the CPU per image,
-and the robustness benchmark applies it to the test images.
+The same degradations at the same strengths (the constants of ``core.imaging.degrade``):
+uneven light (a linear ramp in a random direction), Gaussian blur and sensor noise, each
+strength drawn uniformly per image from [0, ``strength``]. JPEG compression is left out
+here: it needs an encoder round trip on the CPU per image, and the robustness benchmark
+applies it to the test images.
 """
 
 from __future__ import annotations
@@ -14,10 +13,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from core.imaging.degrade import BLUR_SIGMA_PER_64_PX, LIGHT_GAIN, NOISE_SD
+
 from .data import MEAN, STD
 
 
-def low_quality(
+def degrade_batch(
     images: torch.Tensor, generator: torch.Generator, strength: float = 1.0
 ) -> torch.Tensor:
     """``images`` (N, 3, H, W), normalised as the training set is; returns their twins."""
@@ -33,13 +34,13 @@ def low_quality(
         n, 1, 1
     )
     ramp = ramp / ramp.abs().amax(dim=(1, 2), keepdim=True).clamp(min=1e-6)
-    pixels = pixels * (1 + 0.6 * draws[:, 0].to(images).view(n, 1, 1) * ramp).unsqueeze(1)
+    pixels = pixels * (1 + LIGHT_GAIN * draws[:, 0].to(images).view(n, 1, 1) * ramp).unsqueeze(1)
 
-    sigmas = 2.0 * draws[:, 1] * w / 64
+    sigmas = BLUR_SIGMA_PER_64_PX * draws[:, 1] * w / 64
     pixels = torch.stack([_blur(image, float(s)) for image, s in zip(pixels, sigmas, strict=True)])
 
     noise = torch.randn(pixels.shape, generator=generator).to(images)
-    pixels = pixels + noise * (25 / 255) * draws[:, 2].to(images).view(n, 1, 1, 1)
+    pixels = pixels + noise * (NOISE_SD / 255) * draws[:, 2].to(images).view(n, 1, 1, 1)
     return (pixels.clamp(0, 1) - mean) / std
 
 
