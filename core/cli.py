@@ -9,18 +9,18 @@ import argparse
 import sys
 
 from core.commands import experiments, study, training, worker
-from core.importers import ManifestError, NpzFormatError
-from core.store import StoreError
 
 GROUPS = (study, training, experiments, worker)
-USER_ERRORS = (StoreError, FileNotFoundError, ManifestError, NpzFormatError, ValueError)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Severity Studio")
     commands = parser.add_subparsers(dest="command", required=True)
     for group in GROUPS:
+        before = set(commands.choices)
         group.add_parsers(commands)
+        for name in set(commands.choices) - before:  # the errors its users can act on
+            commands.choices[name].set_defaults(user_errors=group.USER_ERRORS)
     return parser
 
 
@@ -29,6 +29,6 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # to relaunch on several processes
     try:
         return args.handler(args)
-    except USER_ERRORS as exc:
+    except args.user_errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -221,13 +221,14 @@ def _train_form() -> None:
     st.subheader("Train a new version")
     with st.form("train"):
         columns = st.columns(4)
+        defaults = train_defaults(store)
         method = columns[0].selectbox(
             "Method",
             list(METHOD_INFO),
+            index=list(METHOD_INFO).index(defaults.method),
             format_func=lambda m: m,
             help="\n".join(f"{m.name}: {m.description}" for m in METHOD_INFO.values()),
         )
-        defaults = train_defaults(store)
         epochs = columns[1].number_input("Epochs", 0.5, 200.0, defaults.epochs, 0.5)
         sizes = sorted({28, 32, 48, 64, 128, 224, defaults.image_size})
         size = columns[2].selectbox("Image size", sizes, index=sizes.index(defaults.image_size))

@@ -74,3 +74,28 @@ def test_raters_prints_the_table_and_writes_it_keyed_by_name(tmp_path, capsys):
     assert row["answers"] == len(pairs)
     assert row["position_bias"] > 0.8  # noise 1 on a 0-1 truth: nearly always unsure
     assert row["self_consistency"] is None and "not enough" in row["notes"]["self_consistency"]
+
+
+def test_a_training_job_from_the_command_line_names_its_dataset_by_id_or_name(
+    tmp_path, make_png, capsys
+):
+    make_png(tmp_path / "in" / "a.png", seed=1)
+    db = str(tmp_path / "app.db")
+    assert main(["import", str(tmp_path / "in"), "--dataset", "clinic", "--db", db]) == 0
+    with Store(db) as store:
+        clinic = store.datasets.by_name("clinic")["id"]
+        store.settings.set("train_defaults", {"method": "conpro", "batch_size": 8})
+    submit = ["jobs", "submit", "train", "--db", db, "--param"]
+
+    assert main([*submit, f"dataset_id={clinic}", "--param", "comcl.patch_weight=0"]) == 0
+    assert main([*submit, "dataset=clinic", "--param", "epochs=3"]) == 0
+
+    with Store(db) as store:
+        by_id, by_name = sorted(store.jobs.list(), key=lambda j: j["id"])
+    assert by_id["params"]["dataset_id"] == by_name["params"]["dataset_id"] == clinic
+    assert by_id["params"]["config"]["comcl"]["patch_weight"] == 0
+    assert by_name["params"]["config"]["epochs"] == 3
+    assert by_name["params"]["config"]["batch_size"] == 8  # the study's training defaults
+    capsys.readouterr()
+    assert main([*submit, "dataset_id=99"]) == 2
+    assert capsys.readouterr().err.strip() == "error: There is no dataset number 99."

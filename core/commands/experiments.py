@@ -8,8 +8,10 @@ import argparse
 
 from core.learning.recipes import FIRST_MODEL
 
+from .training import USER_ERRORS as TRAINING_ERRORS
 from .training import add_training_options, config_from_args
 
+USER_ERRORS = TRAINING_ERRORS  # the same inputs as training
 DEFAULT_BENCH = "conpro,semise,supcon2,supconn,simclr,learner,supervised,random"
 
 

@@ -8,11 +8,13 @@ import json
 import sys
 from pathlib import Path
 
-from core.importers import import_source
+from core.importers import ManifestError, NpzFormatError, import_source
 from core.paths import resolve_db_path
-from core.store import Store
+from core.store import Store, StoreError
 
 from .common import add_db
+
+USER_ERRORS = (StoreError, FileNotFoundError, ManifestError, NpzFormatError)
 
 
 def add_parsers(commands) -> None:

@@ -9,10 +9,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from core.learning import distributed
+from core.importers import NpzFormatError
 from core.learning.config import TrainConfig, uses_small_input
-from core.learning.methods import get_method
 from core.paths import PROJECT_ROOT
+from core.store import StoreError
+
+USER_ERRORS = (StoreError, FileNotFoundError, NpzFormatError, ValueError)
 
 
 def add_training_options(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +66,9 @@ def add_parsers(commands) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from core.learning import distributed
+    from core.learning.methods import get_method
+
     config = config_from_args(args, method=args.method)
     get_method(config.method)
     if args.nproc > 1 and not distributed.ranks().active:

@@ -7,14 +7,15 @@ import argparse
 import json
 
 from core.paths import resolve_db_path
-from core.store import Store
+from core.store import Store, StoreError
 from core.store.database import safe_location
 from core.store.jobs import JOB_KINDS
-from core.worker.runner import Worker, WorkerConfig, yield_to_the_app
 from core.worker.status import retrain_blockers, version_problem
 from core.worker.train_job import train_job
 
 from .common import add_db
+
+USER_ERRORS = (StoreError, ValueError)
 
 
 def add_parsers(commands) -> None:
@@ -86,6 +87,8 @@ def add_parsers(commands) -> None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    from core.worker.runner import Worker, WorkerConfig, yield_to_the_app
+
     config = WorkerConfig(
         db_path=resolve_db_path(args.db),
         device=args.device,
@@ -153,6 +156,10 @@ def parse_params(store: Store, kind: str, pairs: list[str]) -> dict:
             values[key] = text
     if kind == "train":
         dataset = values.pop("dataset", None)
-        dataset_id = store.datasets.by_name(str(dataset))["id"] if dataset else None
+        dataset_id = values.pop("dataset_id", None)
+        if dataset is not None:
+            dataset_id = store.datasets.by_name(str(dataset))["id"]
+        elif dataset_id is not None:
+            dataset_id = store.datasets.get(int(dataset_id))["id"]
         return train_job(store, dataset_id, **values).to_params()
     return values

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,6 +21,16 @@ from .activation import should_activate
 from .train_job import TrainJob
 
 PROJECTIONS = (("pca", 2), ("pca", 3), ("umap", 2), ("tsne", 2))
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What the worker gives every handler besides the job: where and how to run it."""
+
+    device: str  # the torch device this worker trains on
+    models_dir: str  # where checkpoints are written
+    db: str  # the database, as the worker opened it (for processes it starts)
+    nproc: int = 1  # training processes per job
 
 
 class JobCancelled(Exception):
@@ -74,11 +85,11 @@ class Reporter:
         return self(0.9 * record["fraction"], f"training: {record['phase']}", message)
 
 
-def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> dict:
+def handle_train(store: Store, job: dict, report: Reporter, context: JobContext) -> dict:
     queued = TrainJob.from_params(job["params"], store)
-    config = queued.config.with_settings(device=context["device"])
+    config = queued.config.with_settings(device=context.device)
     report(0.0, "loading images", force=True)
-    if context.get("nproc", 1) > 1:
+    if context.nproc > 1:
         model = _train_on_ranks(
             store, job["id"], TrainJob(config, queued.dataset_id), context, report
         )
@@ -86,7 +97,7 @@ def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> di
         model, _ = train_version(
             store,
             config,
-            context["models_dir"],
+            context.models_dir,
             queued.dataset_id,
             report.training_progress,
             job_id=job["id"],
@@ -97,7 +108,7 @@ def handle_train(store: Store, job: dict, report: Reporter, context: dict) -> di
 
 
 def _train_on_ranks(
-    store: Store, job_id: int, job: TrainJob, context: dict, report: Reporter
+    store: Store, job_id: int, job: TrainJob, context: JobContext, report: Reporter
 ) -> dict:
     """The training job on ``nproc`` processes (one per GPU) through torch.distributed.run
     (``core.worker.ranks``), whose rank 0 reports this job's progress and heartbeat,
@@ -107,8 +118,8 @@ def _train_on_ranks(
 
     from .ranks import rank_command
 
-    argv = rank_command(context["db"], job_id, context["models_dir"], job)
-    process = subprocess.Popen([*launcher(context["nproc"]), *argv])
+    argv = rank_command(context.db, job_id, context.models_dir, job)
+    process = subprocess.Popen([*launcher(context.nproc), *argv])
     while (status := _exit_status(process)) is None:
         if report.stopping():
             process.terminate()
@@ -121,7 +132,7 @@ def _train_on_ranks(
         raise JobCancelled("cancelled during training")
     model = store.models.of_job(job_id)
     if status != 0 or model is None:
-        raise RuntimeError(f"training on {context['nproc']} processes failed (exit {status})")
+        raise RuntimeError(f"training on {context.nproc} processes failed (exit {status})")
     return model
 
 
@@ -132,7 +143,7 @@ def _exit_status(process: subprocess.Popen, wait: float = 1.0) -> int | None:
         return None
 
 
-def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> dict:
+def handle_embed(store: Store, job: dict, report: Reporter, context: JobContext) -> dict:
     model = store.models.get(job["params"]["model_id"])
     net, anchor, space, config, _ = load_checkpoint(store.media_path(model["checkpoint_path"]))
     rows = store.images.query(dataset_id=model["dataset_id"])  # the dataset it serves
@@ -155,7 +166,7 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: dict) -> di
     return {"model_id": model["id"], "images": len(rows), "trend_pairs": len(trends.calls)}
 
 
-def handle_project(store: Store, job: dict, report: Reporter, context: dict) -> dict:
+def handle_project(store: Store, job: dict, report: Reporter, context: JobContext) -> dict:
     model_id = job["params"]["model_id"]
     ids, vectors, _ = store.embeddings.vectors(model_id)
     chosen = [tuple(p) for p in job["params"].get("projections", PROJECTIONS)]
@@ -177,7 +188,7 @@ def handle_project(store: Store, job: dict, report: Reporter, context: dict) -> 
     }
 
 
-def handle_import(store: Store, job: dict, report: Reporter, context: dict) -> dict:
+def handle_import(store: Store, job: dict, report: Reporter, context: JobContext) -> dict:
     from core.importers import import_root, import_source, inside_import_root
 
     params = job["params"]

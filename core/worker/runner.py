@@ -22,7 +22,7 @@ from core.store import Store, StoreBusy
 from core.store.jobs import JOB_KINDS
 
 from .autoretrain import maybe_queue_first_models, maybe_queue_retrains
-from .handlers import HANDLERS, JobCancelled, Reporter, WorkerStopping
+from .handlers import HANDLERS, JobCancelled, JobContext, Reporter, WorkerStopping
 from .status import HEARTBEAT_KEY
 
 
@@ -91,12 +91,9 @@ class Worker:
         report = Reporter(
             store, job["id"], self.config.report_every_seconds, lambda: self._stopping
         )
-        context = {
-            "device": self.device,
-            "models_dir": self.models_dir,
-            "db": self.config.db_path,
-            "nproc": self.nproc,
-        }
+        context = JobContext(
+            str(self.device), str(self.models_dir), self.config.db_path, self.nproc
+        )
         try:
             result = HANDLERS[job["kind"]](store, job, report, context)
         except WorkerStopping as exc:

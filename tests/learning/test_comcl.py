@@ -108,7 +108,7 @@ def test_low_quality_twins_change_the_image_but_keep_it_recognisable():
 
 
 def test_the_twins_blur_removes_fine_detail():
-    from core.learning.quality import _blur
+    from core.learning.degrade import _blur
 
     checker = ((torch.arange(64)[:, None] + torch.arange(64)[None, :]) % 2).float()
     image = checker.expand(3, 64, 64).clone()

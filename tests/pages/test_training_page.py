@@ -116,3 +116,21 @@ def test_readable_metrics_a_loss_curve_and_activations_across_versions(modelled_
         if s["layout"].get("yaxis", {}).get("title", {}).get("text") == "loss"
     )
     assert sum(len(t["x"]["bdata"]) > 0 for t in curve["data"]) >= 1
+
+
+def test_the_form_starts_from_the_studys_training_defaults_and_names_the_dataset(seeded_db):
+    with Store(seeded_db) as store:
+        store.settings.set(
+            "train_defaults", {"method": "semise", "epochs": 3.0, "image_size": 48, "batch_size": 8}
+        )
+        cohort = store.datasets.list()[0]["id"]
+    app = sign_in(page("training"))
+
+    assert app.selectbox[0].value == "semise" and app.number_input[0].value == 3.0
+    assert app.selectbox[1].value == 48
+    app.button[0].click().run()
+
+    with Store(seeded_db) as store:
+        (job,) = store.jobs.list()
+    assert job["params"]["dataset_id"] == cohort
+    assert job["params"]["config"]["batch_size"] == 8  # kept from the defaults

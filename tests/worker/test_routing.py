@@ -85,7 +85,7 @@ def test_a_stopping_worker_stops_its_training_processes_and_requeues(tmp_path, m
     import pytest
 
     from core.learning import distributed
-    from core.worker.handlers import Reporter, WorkerStopping, handle_train
+    from core.worker.handlers import JobContext, Reporter, WorkerStopping, handle_train
 
     started: list[subprocess.Popen] = []
     real_popen = subprocess.Popen
@@ -102,7 +102,7 @@ def test_a_stopping_worker_stops_its_training_processes_and_requeues(tmp_path, m
     with Store(tmp_path / "app.db") as store:
         job = store.jobs.get(store.jobs.submit("train", train_params()))
         report = Reporter(store, job["id"], stopping=lambda: bool(started))
-        context = {"device": "cpu", "models_dir": str(tmp_path), "db": "x", "nproc": 2}
+        context = JobContext("cpu", str(tmp_path), "x", nproc=2)
         begun = time.monotonic()
         with pytest.raises(WorkerStopping):
             handle_train(store, job, report, context)
