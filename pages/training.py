@@ -9,7 +9,8 @@ import streamlit as st
 
 from core.learning.config import uses_small_input
 from core.learning.method_info import METHOD_INFO
-from core.worker.autoretrain import RETRAIN_EVERY_KEY, retrain_every
+from core.learning.recipes import SCRATCH_EVERY_KEY
+from core.worker.autoretrain import RETRAIN_EVERY_KEY, retrain_every, scratch_every
 from core.worker.status import retrain_blockers
 from core.worker.train_job import train_defaults, train_job
 from pages.common import open_store, signed_in_user, worker_banner
@@ -152,6 +153,14 @@ if not lead:
         + ("sign in (in the sidebar)." if user is None else "ask yours.")
     )
 
+
+def _kind(model: dict, number_of: dict[int, int]) -> str:
+    """How a version was trained: from scratch, or warm from its parent version."""
+    if model["kind"] == "warm":
+        return f"warm from v{number_of.get(model['parent_id'], '?')}"
+    return "from scratch"
+
+
 st.subheader("Model versions")
 for blocker in retrain_blockers(store):
     st.error(blocker, icon=":material/error:")
@@ -159,12 +168,14 @@ models = store.models.list()
 if not models:
     st.info("No model yet. Start one below, or let the worker train the first one.")
 else:
+    number_of = {m["id"]: m["version"] for m in models}
     table = pd.DataFrame(
         [
             {
                 "version": m["version"],
                 "dataset": m["dataset"] or "all datasets",
                 "method": m["method"],
+                "trained": _kind(m, number_of),
                 "status": m["status"],
                 "active": bool(m["active"]),
                 "map": m["chain"],
@@ -268,6 +279,20 @@ def _auto_retrain() -> None:
             if every
             else "Automatic retraining is off"
         )
+    scratch = st.number_input(
+        "Retrain from scratch after this many warm retrains in a row (0: never)",
+        0,
+        1000,
+        scratch_every(store),
+        1,
+        help="A warm retrain continues the active version for a fixed number of steps, so "
+        "it costs the same however many answers the study holds. Now and then a retrain "
+        "from random weights makes sure early mistakes are not locked in. 'Queue "
+        "training' above trains one from scratch at any time.",
+    )
+    if scratch != scratch_every(store):
+        store.settings.set(SCRATCH_EVERY_KEY, int(scratch))
+        st.toast(f"A retrain from scratch after {scratch} warm ones" if scratch else "Never")
 
 
 if lead:

@@ -55,6 +55,12 @@ def add_parsers(commands) -> None:
         "--out", help="folder for the checkpoint (default: models/ in the media folder)"
     )
     trainer.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="with --db: train from random weights (default: continue the dataset's active "
+        "version when it can be, a fixed budget of preference steps)",
+    )
+    trainer.add_argument(
         "--nproc",
         type=int,
         default=1,
@@ -110,11 +116,17 @@ def _train(args: argparse.Namespace, config: TrainConfig, here) -> int:
         from core.learning.from_store import train_from_store
         from core.paths import resolve_db_path
         from core.store import Store
+        from core.worker.train_job import TrainJob, parent_for
 
         with Store(resolve_db_path(args.db)) as store:
             out = Path(args.out) if args.out else store.media_root / "models"
             dataset_id = store.datasets.by_name(args.dataset)["id"] if args.dataset else None
-            model, _ = train_from_store(store, config, out, dataset_id, _print_progress)
+            start = "scratch" if args.from_scratch else "warm"
+            parent, why = parent_for(store, TrainJob(config, dataset_id, start))
+            print(f"{'warm: ' if parent else 'from scratch: '}{why}")
+            model, _ = train_from_store(
+                store, config, out, dataset_id, _print_progress, parent=parent
+            )
             if model is None:  # another rank writes
                 return 0
             metrics, path = model["metrics"], store.media_path(model["checkpoint_path"])

@@ -52,12 +52,24 @@ class LearnerParams:
     loss: str = "wcl"  # LEARNER pre-training: mse, cl (MSE + CL) or wcl (MSE + wCL)
 
 
+@dataclass(frozen=True)
+class WarmParams:
+    """A warm retrain: the parent version's weights, then a fixed budget of preference
+    steps, so that its cost does not grow with the study."""
+
+    steps: int = 60  # preference steps, whatever the number of answers
+    # of the expert pairs in each batch, this share is drawn from the answers given since
+    # the parent was trained (the rest replays earlier answers)
+    new_share: float = 0.5
+
+
 SECTIONS: dict[str, type] = {
     "ntxent": NTXentParams,
     "supcon": SupConParams,
     "semise": SemiseParams,
     "comcl": ComclParams,
     "learner": LearnerParams,
+    "warm": WarmParams,
 }
 FLAT_NAMES = {
     "alpha": "semise.alpha",
@@ -100,6 +112,7 @@ class TrainConfig:
     semise: SemiseParams = SemiseParams()
     comcl: ComclParams = ComclParams()
     learner: LearnerParams = LearnerParams()
+    warm: WarmParams = WarmParams()
     use_grade_pairs: bool = True  # preference pairs derived from grades
     use_judgments: bool = True  # preference pairs from expert judgments in the store
     judgment_share: float = 0.5  # share of each preference batch drawn from judgments

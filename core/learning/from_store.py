@@ -12,13 +12,14 @@ from core.plain import finite_only
 from core.store import Store
 
 from . import distributed
-from .checkpoint import save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import ImageSet, load_store_splits
 from .device import resolve_device
 from .embed import Embedding, embed
 from .evaluate import evaluate
-from .train import Progress, TrainResult, train
+from .recipes import warm_blocker
+from .train import Progress, TrainResult, WarmStart, train
 
 
 def train_from_store(
@@ -28,12 +29,15 @@ def train_from_store(
     dataset_id: int | None = None,
     progress: Progress | None = None,
     job_id: int | None = None,
+    parent: dict | None = None,
 ) -> tuple[dict | None, TrainResult]:
     """Train, evaluate on the fixed validation split, save the checkpoint atomically and
-    register the version as a candidate. Returns (model row, result). Launched on several
-    processes (``torch.distributed.run``), every rank trains and only rank 0 writes: the
-    others return ``(None, result)``."""
+    register the version as a candidate. Returns (model row, result). With ``parent`` (a
+    version's row), continue from it (``warm_start``). Launched on several processes
+    (``torch.distributed.run``), every rank trains and only rank 0 writes: the others
+    return ``(None, result)``."""
     here = distributed.ranks()
+    warm = warm_start(store, parent, config) if parent is not None else None
     splits = load_store_splits(store, config.image_size, dataset_id)
     if "train" not in splits or "val" not in splits:
         raise ValueError("training needs images in both the train and val splits")
@@ -44,16 +48,22 @@ def train_from_store(
     dataset = store.datasets.get(dataset_id)["name"] if dataset_id is not None else None
     settings = {**config.to_dict(), "dataset": dataset}
     if not here.is_writer:
-        return None, train(config, splits["train"], judgments)
+        return None, train(config, splits["train"], judgments, warm=warm)
     model = store.models.create(
-        config.method, settings, trained_through=high_water, job_id=job_id, dataset_id=dataset_id
+        config.method,
+        settings,
+        trained_through=high_water,
+        job_id=job_id,
+        dataset_id=dataset_id,
+        parent_id=parent["id"] if parent is not None else None,
     )
     try:
-        result = train(config, splits["train"], judgments, progress)
+        result = train(config, splits["train"], judgments, progress, warm=warm)
         metrics = {
             **evaluate_on_store(result, splits, judgments, _dataset_names(store)),
             "n_judgments_standing": len(judgments),
             "n_judgments_trained_on": result.judgments_used,
+            "steps_trained": result.steps,
             **result.notes,
         }
         path = Path(out_dir) / f"model-v{model['version']}.pt"
@@ -65,6 +75,17 @@ def train_from_store(
     return store.models.get(model["id"]), result
 
 
+def warm_start(store: Store, parent: dict, config: TrainConfig) -> WarmStart:
+    """The parent version's weights, and the last answer it learned from."""
+    if not parent.get("checkpoint_path"):
+        raise ValueError(f"version {parent['version']} has no checkpoint to continue from")
+    net, _, _, parent_config, _ = load_checkpoint(store.media_path(parent["checkpoint_path"]))
+    blocker = warm_blocker(parent_config, config)
+    if blocker:
+        raise ValueError(f"version {parent['version']} cannot be continued: {blocker}")
+    return WarmStart(net.state_dict(), int(parent["trained_through_judgment_id"]))
+
+
 def train_version(
     store: Store,
     config: TrainConfig,
@@ -72,9 +93,10 @@ def train_version(
     dataset_id: int | None = None,
     progress: Progress | None = None,
     job_id: int | None = None,
+    parent: dict | None = None,
 ) -> tuple[dict, TrainResult]:
     """``train_from_store`` in one process, which always registers the version."""
-    model, result = train_from_store(store, config, out_dir, dataset_id, progress, job_id)
+    model, result = train_from_store(store, config, out_dir, dataset_id, progress, job_id, parent)
     if model is None:
         raise RuntimeError("only rank 0 of several processes registers the version")
     return model, result

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TRENDS = ("improved", "same", "deteriorated")  # the trend probe's classes, in this order
+PREFERENCE_PHASES = ("pro", "semise")  # the phases that learn from preference pairs
 
 
 @dataclass(frozen=True)

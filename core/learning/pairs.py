@@ -68,11 +68,17 @@ def grade_preference_pairs(grades: np.ndarray, abnormal_only: bool = True) -> Pr
 
 
 def judgment_pairs(
-    judgments: list[dict], image_ids: np.ndarray, rater_weight: dict[int, float] | None = None
+    judgments: list[dict],
+    image_ids: np.ndarray,
+    rater_weight: dict[int, float] | None = None,
+    new_after: int | None = None,
+    new_share: float = 0.5,
 ) -> PreferencePairs:
     """Expert answers (left / right / equal) about images of this set; others dropped.
     With ``rater_weight`` (rater id -> weight), each answer is drawn in proportion to
-    its rater's weight; a rater of weight 0 is not drawn at all."""
+    its rater's weight; a rater of weight 0 is not drawn at all. With ``new_after`` (a
+    judgment id), the answers given after it make ``new_share`` of the draws and the
+    earlier ones, replayed, the rest (a warm retrain learns the new answers first)."""
     position = {int(image_id): k for k, image_id in enumerate(image_ids)}
     kept = [
         (
@@ -80,6 +86,7 @@ def judgment_pairs(
             position[j["right_image_id"]],
             OUTCOME_TARGET[j["outcome"]],
             1.0 if rater_weight is None else rater_weight.get(j["rater_id"], 1.0),
+            j["id"] > new_after if new_after is not None else False,
         )
         for j in judgments
         if j["outcome"] in OUTCOME_TARGET
@@ -89,10 +96,17 @@ def judgment_pairs(
     if not kept:
         empty = np.zeros(0, dtype=int)
         return PreferencePairs(empty, empty, np.zeros(0, dtype=np.float32))
-    i, j, target, weight = (np.array(column) for column in zip(*kept, strict=True))
-    if rater_weight is None or weight.sum() <= 0:
+    i, j, target, weight, new = (np.array(column) for column in zip(*kept, strict=True))
+    weight = weight.astype(float)
+    if new_after is not None and new.any() and (~new).any():
+        weight = np.where(
+            new,
+            new_share * weight / max(weight[new].sum(), 1e-12),
+            (1 - new_share) * weight / max(weight[~new].sum(), 1e-12),
+        )
+    elif rater_weight is None or weight.sum() <= 0:
         return PreferencePairs(i, j, target.astype(np.float32))
-    return PreferencePairs(i, j, target.astype(np.float32), weight.astype(float))
+    return PreferencePairs(i, j, target.astype(np.float32), weight)
 
 
 def combine(*sources: PreferencePairs) -> PreferencePairs:

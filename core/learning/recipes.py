@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 
 from .config import TrainConfig
+from .method_info import METHOD_INFO, PREFERENCE_PHASES
 
 # CPU-sized ConPro: content on the latent map within minutes on two cores. 2 passes a
 # phase is wave 1's training exactly (its 4 passes were split over the two phases), whose
@@ -22,6 +23,26 @@ from .config import TrainConfig
 FIRST_MODEL = TrainConfig(method="conpro", image_size=32, epochs=2.0)
 
 COLD_START_METHOD = "selfpro"
+
+# Automatic retrains continue the active version (warm, ``TrainConfig.warm``), and every
+# this many warm versions in a row the next one is trained from scratch, so that early
+# mistakes are not locked in (a study lead may change it, or ask for one at any time).
+SCRATCH_EVERY = 10
+SCRATCH_EVERY_KEY = "scratch_every"
+# what a warm retrain must share with its parent: the network's shape and its method
+CONTINUABLE = ("method", "backbone", "image_size", "small_input")
+
+
+def warm_blocker(parent: TrainConfig, config: TrainConfig) -> str | None:
+    """Why ``config`` cannot continue a version trained with ``parent``, or None."""
+    differ = [k for k in CONTINUABLE if getattr(parent, k) != getattr(config, k)]
+    if differ:
+        return f"its {', '.join(differ)} differ from the new training settings"
+    info = METHOD_INFO.get(config.method)
+    if info is None or not set(info.phases) & set(PREFERENCE_PHASES):
+        return f"{config.method} has no preference phase to continue"
+    return None
+
 
 # the validation score is the mean of the validation macro-F1 of the probe, the Kendall
 # tau of the severity score against the grade, and the agreement with judgments about

@@ -15,13 +15,13 @@ from .config import TrainConfig
 from .data import ImageSet
 from .device import autocast, place_dataset, prepare_model, resolve_device, seed_everything
 from .encoders import EncoderConfig, SeverityNet
+from .method_info import PREFERENCE_PHASES
 from .methods import Method, StepContext, get_method
 from .pairs import PairMixture, PreferencePairs, grade_preference_pairs, judgment_pairs, mix
 from .scoring import fit_anchor
 
 Progress = Callable[[dict], bool]  # receives progress; returns True to cancel
 PhaseEnd = Callable[[str, SeverityNet], None]  # called after each phase, network in hand
-PREFERENCE_PHASES = ("pro", "semise")
 
 
 class TrainingCancelled(Exception):
@@ -30,6 +30,17 @@ class TrainingCancelled(Exception):
 
 class TrainingDiverged(Exception):
     """Raised when a step's loss is not a finite number: the weights are lost."""
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Continue from a parent version: its weights, and the last answer it learned from
+    (answers after it are new). Only the method's preference phase runs, for the fixed
+    budget ``config.warm.steps``, so a retrain costs the same however many answers the
+    study holds."""
+
+    state_dict: dict[str, torch.Tensor]
+    new_after: int
 
 
 @dataclass
@@ -41,6 +52,7 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     judgments_used: int = 0  # expert answers about two training images that it learned from
+    steps: int = 0  # optimiser steps over all phases
     notes: dict[str, float] = field(default_factory=dict)  # what the run could use (CoMCL)
 
 
@@ -78,16 +90,23 @@ def train(
     judgments: list[dict] | None = None,
     progress: Progress | None = None,
     on_phase_end: PhaseEnd | None = None,
+    warm: WarmStart | None = None,
 ) -> TrainResult:
     method = get_method(config.method)
+    phases = _phases(method, warm)
     here, device = distributed.start(resolve_device(config.device))
     seed_everything(config.seed)  # the same initial weights on every rank
-    net = prepare_model(build_net(config), device)
+    fresh = build_net(config)
+    if warm is not None:
+        fresh.load_state_dict(warm.state_dict)
+    net = prepare_model(fresh, device)
     stepper = None
     if here.active:  # each rank's own draws from here on
         seed_everything(distributed.rank_seed(config.seed, here))
         stepper = distributed.wrap(net, device)
-    preferences, judged = _preferences(config, method, train_set, judgments)
+    preferences, judged = _preferences(
+        config, method, train_set, judgments, warm.new_after if warm else None
+    )
     context = StepContext(
         images=place_dataset(train_set.images, device),
         grades=train_set.grades,
@@ -103,9 +122,11 @@ def train(
     result = TrainResult(net, torch.zeros(0), method, config, judgments_used=judged)
     if method.notes is not None:  # what the run could use, said in its record
         result.notes = method.notes(train_set.lesions)
-    for phase_number, (phase, step) in enumerate(method.phases):
+    for phase_number, (phase, step) in enumerate(phases):
         steps = total_steps(config, len(train_set), phase)
-        if phase in PREFERENCE_PHASES:
+        if warm is not None:
+            steps = config.warm.steps
+        elif phase in PREFERENCE_PHASES:
             share = config.judgment_share if isinstance(preferences, PairMixture) else 1.0
             steps = max(steps, judgment_steps(config, judged, share))
         _train_mode(net, config, phase)
@@ -128,7 +149,7 @@ def train(
                 "steps": steps,
                 "loss": float(loss.item()),
                 **logs,
-                "fraction": (phase_number + (index + 1) / steps) / len(method.phases),
+                "fraction": (phase_number + (index + 1) / steps) / len(phases),
             }
             if index % 10 == 0 or index + 1 == steps:
                 result.history.append(record)
@@ -136,6 +157,7 @@ def train(
             if distributed.agree(cancel) if here.active else cancel:
                 raise TrainingCancelled(f"cancelled during {phase}, step {index + 1}")
         elapsed = time.perf_counter() - started
+        result.steps += steps
         result.timings[f"{phase}_seconds"] = elapsed
         result.timings[f"{phase}_images_per_second"] = steps * 2 * config.batch_size / elapsed
         if on_phase_end:
@@ -145,6 +167,16 @@ def train(
     anchor_n = len(train_set) if config.scoring_anchor == "all" else config.anchor_n
     result.anchor = fit_anchor(net, train_set, method.score_space, anchor_n, device)
     return result
+
+
+def _phases(method: Method, warm: WarmStart | None) -> tuple:
+    """Every phase from scratch; only the preference phase when warm."""
+    if warm is None:
+        return method.phases
+    kept = tuple((name, step) for name, step in method.phases if name in PREFERENCE_PHASES)
+    if not kept:
+        raise ValueError(f"{method.name} has no preference phase to continue: train from scratch")
+    return kept
 
 
 def _train_mode(net: SeverityNet, config: TrainConfig, phase: str) -> None:
@@ -161,7 +193,11 @@ def _train_mode(net: SeverityNet, config: TrainConfig, phase: str) -> None:
 
 
 def _preferences(
-    config: TrainConfig, method: Method, train_set: ImageSet, judgments: list[dict] | None
+    config: TrainConfig,
+    method: Method,
+    train_set: ImageSet,
+    judgments: list[dict] | None,
+    new_after: int | None = None,
 ) -> tuple[PreferencePairs | PairMixture | None, int]:
     """The method's preference pairs, and how many expert answers are among them."""
     if not method.needs_preferences:
@@ -176,7 +212,9 @@ def _preferences(
             from core.raters import judgment_rater_weights
 
             weights = judgment_rater_weights(judgments, config.seed)
-        judged = judgment_pairs(judgments, train_set.image_ids, weights)
+        judged = judgment_pairs(
+            judgments, train_set.image_ids, weights, new_after, config.warm.new_share
+        )
     return mix(graded, judged, config.judgment_share), len(judged) if judged else 0
 
 

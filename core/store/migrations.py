@@ -329,6 +329,16 @@ _SQLITE: list[tuple[int, str, str]] = [
         UPDATE job_losses SET seq = rowid;
         """,
     ),
+    (
+        12,
+        "warm-started retrains: each version's kind and parent",
+        """
+        -- scratch: trained from random weights; warm: continued from its parent version
+        ALTER TABLE models ADD COLUMN kind TEXT NOT NULL DEFAULT 'scratch'
+            CHECK (kind IN ('scratch', 'warm'));
+        ALTER TABLE models ADD COLUMN parent_id INTEGER REFERENCES models(id);
+        """,
+    ),
 ]
 
 

@@ -260,4 +260,9 @@ POSTGRESQL: dict[int, str] = {
 
         ALTER TABLE job_losses ADD COLUMN seq INTEGER;
     """,
+    12: """
+        ALTER TABLE models ADD COLUMN kind TEXT NOT NULL DEFAULT 'scratch'
+            CHECK (kind IN ('scratch', 'warm'));
+        ALTER TABLE models ADD COLUMN parent_id BIGINT REFERENCES models(id);
+    """,
 }

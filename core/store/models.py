@@ -37,8 +37,10 @@ class Models:
         trained_through: int = 0,
         job_id: int | None = None,
         dataset_id: int | None = None,
+        parent_id: int | None = None,
     ) -> dict:
-        """Register a new version in status ``training``; returns the row."""
+        """Register a new version in status ``training``; returns the row. A version
+        with a ``parent_id`` continues from that version (a warm retrain)."""
         with self._store.transaction():
             sql = "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM models"
             version = self._store.one_row(sql)["v"]
@@ -55,6 +57,8 @@ class Models:
                     "trained_through_judgment_id": trained_through,
                     "job_id": job_id,
                     "dataset_id": dataset_id,
+                    "kind": "scratch" if parent_id is None else "warm",
+                    "parent_id": parent_id,
                 },
             )
         return self.get(model_id)
@@ -196,6 +200,16 @@ class Models:
             f"{WITH_DATASET} WHERE m.active = 1 {where} ORDER BY {order} LIMIT 1", params
         )
         return decode_json_columns(row, "config", "metrics")
+
+    def warm_since_scratch(self, dataset_id: int | None) -> int:
+        """Warm versions trained (not failed) on ``dataset_id`` (None: every dataset)
+        since its last version from scratch."""
+        rows = self._store.all(
+            f"SELECT kind FROM models WHERE {SAME_SCOPE} AND status != 'failed' ORDER BY id DESC",
+            [dataset_id],
+        )
+        kinds = [r["kind"] for r in rows]
+        return kinds.index("scratch") if "scratch" in kinds else len(kinds)
 
     def list(self) -> list[dict]:
         rows = self._store.all(f"{WITH_DATASET} ORDER BY m.version DESC")

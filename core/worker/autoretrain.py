@@ -1,7 +1,8 @@
 """Queue training without anyone asking: a first model for each dataset, and a retrain
-of a dataset's model after every N new standing judgments about its images. Each
-trigger has a key, so a trigger can queue at most one job however many workers look
-at it.
+of a dataset's model after every N new standing judgments about its images: warm (it
+continues the dataset's active version for a fixed budget), and from scratch after
+``scratch_every`` warm versions in a row. Each trigger has a key, so a trigger can
+queue at most one job however many workers look at it.
 
 One model per dataset: trained on the two demo datasets together, one model orders each
 worse than a model of its own (docs/benchmarks.md, "The first model"), and their grades
@@ -9,6 +10,7 @@ mean different things."""
 
 from __future__ import annotations
 
+from core.learning.recipes import SCRATCH_EVERY, SCRATCH_EVERY_KEY
 from core.store import Store
 
 from .status import retrain_blocker
@@ -85,14 +87,25 @@ def maybe_queue_retrains(store: Store) -> list[int]:
         snapshot = store.models.latest_snapshot(dataset["id"])
         if store.judgments.count_effective_since(snapshot, dataset["id"]) < every:
             continue
-        queued.append(_queue_training(store, dataset, f"auto-retrain:after-judgment-{snapshot}"))
+        trigger = f"auto-retrain:after-judgment-{snapshot}"
+        queued.append(_queue_training(store, dataset, trigger, retrain_start(store, dataset["id"])))
     return queued
 
 
-def _queue_training(store: Store, dataset: dict, trigger: str) -> int:
+def _queue_training(store: Store, dataset: dict, trigger: str, start: str = "scratch") -> int:
     """One training job for ``dataset``, at most once per trigger."""
     return store.jobs.submit(
         "train",
-        train_job(store, dataset["id"]).to_params(),
+        train_job(store, dataset["id"], start).to_params(),
         trigger_key=f"{trigger}:dataset-{dataset['id']}",
     )
+
+
+def scratch_every(store: Store) -> int:
+    return int(store.settings.get(SCRATCH_EVERY_KEY, SCRATCH_EVERY) or 0)
+
+
+def retrain_start(store: Store, dataset_id: int) -> str:
+    """Warm, unless ``scratch_every`` warm versions in a row came before (0: never)."""
+    every = scratch_every(store)
+    return "scratch" if every and store.models.warm_since_scratch(dataset_id) >= every else "warm"

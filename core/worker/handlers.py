@@ -18,7 +18,7 @@ from core.projection import project
 from core.store import Store
 
 from .activation import should_activate
-from .train_job import TrainJob
+from .train_job import TrainJob, parent_for
 
 PROJECTIONS = (("pca", 2), ("pca", 3), ("umap", 2), ("tsne", 2))
 
@@ -88,11 +88,11 @@ class Reporter:
 def handle_train(store: Store, job: dict, report: Reporter, context: JobContext) -> dict:
     queued = TrainJob.from_params(job["params"], store)
     config = queued.config.with_settings(device=context.device)
-    report(0.0, "loading images", force=True)
+    parent, start = parent_for(store, queued)  # warm from it, or from scratch and why
+    report(0.0, "loading images", start, force=True)
     if context.nproc > 1:
-        model = _train_on_ranks(
-            store, job["id"], TrainJob(config, queued.dataset_id), context, report
-        )
+        ranked = TrainJob(config, queued.dataset_id, queued.start)
+        model = _train_on_ranks(store, job["id"], ranked, parent, context, report)
     else:
         model, _ = train_version(
             store,
@@ -101,14 +101,20 @@ def handle_train(store: Store, job: dict, report: Reporter, context: JobContext)
             queued.dataset_id,
             report.training_progress,
             job_id=job["id"],
+            parent=parent,
         )
     # the version is activated (if it is better) only once its map exists: see handle_project
     store.jobs.submit("embed", {"model_id": model["id"], "activate_if_better": True})
-    return {"model_id": model["id"], "version": model["version"]}
+    return {"model_id": model["id"], "version": model["version"], "start": start}
 
 
 def _train_on_ranks(
-    store: Store, job_id: int, job: TrainJob, context: JobContext, report: Reporter
+    store: Store,
+    job_id: int,
+    job: TrainJob,
+    parent: dict | None,
+    context: JobContext,
+    report: Reporter,
 ) -> dict:
     """The training job on ``nproc`` processes (one per GPU) through torch.distributed.run
     (``core.worker.ranks``), whose rank 0 reports this job's progress and heartbeat,
@@ -118,7 +124,8 @@ def _train_on_ranks(
 
     from .ranks import rank_command
 
-    argv = rank_command(context.db, job_id, context.models_dir, job)
+    parent_id = parent["id"] if parent is not None else None
+    argv = rank_command(context.db, job_id, context.models_dir, job, parent_id)
     process = subprocess.Popen([*launcher(context.nproc), *argv])
     while (status := _exit_status(process)) is None:
         if report.stopping():

@@ -21,10 +21,13 @@ from .handlers import Reporter
 from .train_job import TrainJob
 
 
-def rank_command(db: str, job_id: int, out: str, job: TrainJob) -> list[str]:
+def rank_command(
+    db: str, job_id: int, out: str, job: TrainJob, parent_id: int | None = None
+) -> list[str]:
     """The module and arguments each process runs (after the launcher's own)."""
     argv = ["-m", "core.worker.ranks", "--db", db, "--job-id", str(job_id), "--out", out]
-    return [*argv, "--params-json", json.dumps(job.to_params())]
+    argv += ["--params-json", json.dumps(job.to_params())]
+    return argv + (["--parent-id", str(parent_id)] if parent_id is not None else [])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,13 +36,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job-id", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--params-json", required=True)  # the job as the worker runs it
+    parser.add_argument("--parent-id", type=int)  # the version a warm job continues
     args = parser.parse_args(argv)
     try:
         with Store(args.db) as store:
             job = TrainJob.from_params(json.loads(args.params_json), store)
             report = Reporter(store, args.job_id)
+            parent = store.models.get(args.parent_id) if args.parent_id is not None else None
             train_from_store(
-                store, job.config, args.out, job.dataset_id, report.training_progress, args.job_id
+                store,
+                job.config,
+                args.out,
+                job.dataset_id,
+                report.training_progress,
+                args.job_id,
+                parent,
             )
     finally:
         distributed.stop()

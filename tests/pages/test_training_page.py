@@ -28,13 +28,14 @@ def test_cancel_a_queued_job_and_change_the_retrain_setting(seeded_db):
 def test_versions_are_listed_and_can_be_rolled_back(modelled_db):
     with Store(modelled_db) as store:
         first = store.models.active()
-        second = store.models.create("conpro", first["config"])
+        second = store.models.create("conpro", first["config"], parent_id=first["id"])
         store.models.finish(second["id"], first["checkpoint_path"], {"val_macro_f1": 0.1})
         store.models.chain_ready(second["id"])  # as its project job would on success
     app = sign_in(page("training"))
     assert not app.exception
     table = app.dataframe[0].value
     assert list(table["version"]) == [2, 1]
+    assert list(table["trained"]) == ["warm from v1", "from scratch"]
     # version 1 went through the worker's embed job: its trend calls were scored on
     # test-split patients; version 2 (no embed job) has no such figure
     held_out = dict(zip(table["version"], table["Trend F1 (new patients)"], strict=True))

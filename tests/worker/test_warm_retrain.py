@@ -1,0 +1,67 @@
+"""The worker retrains warm: it continues the dataset's active version, records its
+parent, and trains from scratch on schedule, on request, or when it cannot continue."""
+
+from core.store import Store
+from core.worker.autoretrain import maybe_queue_retrains
+from core.worker.train_job import train_job
+from tests.helpers import run_worker_until_idle
+from tests.worker.conftest import TINY, add_judgments
+
+
+def _cohort_id(store: Store) -> int:
+    return store.datasets.by_name("Synthetic cohort")["id"]
+
+
+def test_a_warm_job_continues_the_active_version_and_names_it_as_parent(cohort_db):
+    with Store(cohort_db) as store:
+        store.settings.set("train_defaults", TINY.to_dict())
+        store.jobs.submit("train", train_job(store, _cohort_id(store)).to_params())
+    run_worker_until_idle(cohort_db)
+    with Store(cohort_db) as store:
+        first = store.models.active(_cohort_id(store))
+        judged = add_judgments(store, 12)
+        warm = store.jobs.submit("train", train_job(store, _cohort_id(store), "warm").to_params())
+    run_worker_until_idle(cohort_db)
+    with Store(cohort_db) as store:
+        second = store.models.of_job(warm)
+        assert (first["kind"], first["parent_id"]) == ("scratch", None)
+        assert (second["kind"], second["parent_id"]) == ("warm", first["id"])
+        assert second["trained_through_judgment_id"] == judged
+        assert second["chain"] == "ready"
+        assert store.jobs.get(warm)["result"]["start"] == f"continues version {first['version']}"
+
+
+def test_a_warm_job_without_a_version_to_continue_trains_from_scratch_and_says_why(cohort_db):
+    with Store(cohort_db) as store:
+        store.settings.set("train_defaults", TINY.to_dict())
+        job = store.jobs.submit("train", train_job(store, _cohort_id(store), "warm").to_params())
+    run_worker_until_idle(cohort_db)
+    with Store(cohort_db) as store:
+        model = store.models.of_job(job)
+        assert (model["kind"], model["parent_id"]) == ("scratch", None)
+        assert "no active version" in store.jobs.get(job)["result"]["start"]
+
+
+def test_retrains_are_warm_until_scratch_every_warm_versions_came_in_a_row(cohort_db):
+    with Store(cohort_db) as store:
+        dataset = _cohort_id(store)
+        store.settings.set("auto_retrain_every", 5)
+        store.settings.set("scratch_every", 2)
+        parent = store.models.create("conpro", {}, dataset_id=dataset)
+        starts = []
+        for round_ in range(4):
+            add_judgments(store, 6 * (round_ + 1), rater=f"Dr {round_}")
+            (job,) = maybe_queue_retrains(store)
+            start = store.jobs.get(job)["params"]["start"]
+            starts.append(start)
+            store.jobs.request_cancel(job)
+            # the version that job would have made, with the answers so far
+            through = store.judgments.high_water_mark()
+            parent = store.models.create(
+                "conpro",
+                {},
+                trained_through=through,
+                dataset_id=dataset,
+                parent_id=parent["id"] if start == "warm" else None,
+            )
+        assert starts == ["warm", "warm", "scratch", "warm"]
