@@ -1,20 +1,21 @@
 """Does a retrain cost the same however many answers the study holds?
 
 The demo cohort (120 patients) and its first model (the first-run recipe, from
-scratch). Then, for each study size N: simulated raters (20 of them, answering from the
-known truth, through the store) bring the standing answers to N - 50; a warm retrain
-brings the active version up to date with them (not timed); 50 more answers arrive
-and the worker, on its own (auto-retrain after 50), retrains warm, embeds and projects.
-Timed: from the 50th new answer to the new version's map (the worker's queue empty).
-The control, in the same run: a retrain from scratch of the same answers at the
-smaller sizes, and the preference steps it would take at every size (its phase grows
-with the answers, ``judgment_passes``).
+scratch). Then, for each study size N in turn: simulated raters (20 of them, answering
+from the known truth, through the store) bring the standing answers to N, the last 50
+with automatic retraining on (after 50), and the worker retrains warm (continuing the
+active version: the previous size's), embeds and projects. Timed: from the 50th new
+answer to the new version's map (the worker's queue empty). The answers since the
+parent all count as new; a warm retrain's steps are fixed whatever that count. The
+control, in the same run: a retrain from scratch of the same answers at the sizes of
+``--scratch-sizes``, and the preference steps it would take at every size (its phase
+grows with the answers, ``judgment_passes``).
 
 The worker runs in this process as it runs beside the app: one training thread on a
 two-core machine (the other core is the app's).
 
     .venv/bin/python -m benchmarks.retrain_scaling [--sizes 100,1000,5000,20000]
-        [--scratch-sizes 100,1000] [--threads 1] [--out docs/bench/retrain_scaling.json]
+        [--scratch-sizes 100] [--threads 1] [--out docs/bench/retrain_scaling.json]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import random
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -62,9 +64,9 @@ def add_answers(store: Store, count: int, draw: random.Random, panel: list) -> N
             made += 1
 
 
-def run_worker(db: Path) -> None:
-    """The worker until its queue is empty, with its automatic triggers."""
-    config = WorkerConfig(db_path=str(db), device="cpu", exit_when_idle=True, auto_triggers=True)
+def run_worker(db: Path, auto: bool) -> None:
+    """The worker until its queue is empty (with its automatic triggers when ``auto``)."""
+    config = WorkerConfig(db_path=str(db), device="cpu", exit_when_idle=True, auto_triggers=auto)
     Worker(config).run()
 
 
@@ -73,11 +75,12 @@ def retrain(db: Path, start: str) -> dict:
     with Store(db) as store:
         dataset = store.datasets.by_name(COHORT_DATASET)["id"]
         job = store.jobs.submit("train", train_job(store, dataset, start).to_params())
-    run_worker(db)
+    run_worker(db, auto=False)
     with Store(db) as store:
         model = store.models.of_job(job)
         if model is None or model["chain"] != "ready":
-            raise RuntimeError(f"the {start} retrain did not produce a map: {model}")
+            jobs = [(j["id"], j["kind"], j["status"], j["error"]) for j in store.jobs.list()]
+            raise RuntimeError(f"the {start} retrain (job {job}) did not produce a map: {jobs}")
         return model
 
 
@@ -88,7 +91,7 @@ def timed_retrain(db: Path, draw: random.Random, panel: list) -> tuple[float, di
         store.settings.set("auto_retrain_every", NEW)
         add_answers(store, 1, draw, panel)
     started = time.perf_counter()
-    run_worker(db)
+    run_worker(db, auto=True)
     seconds = time.perf_counter() - started
     with Store(db) as store:
         store.settings.set("auto_retrain_every", 0)
@@ -114,8 +117,9 @@ def summary(model: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100,1000,5000,20000")
-    parser.add_argument("--scratch-sizes", default="100,1000")
+    parser.add_argument("--scratch-sizes", default="100")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--patients", type=int, default=DEMO_COHORT.patients)
     parser.add_argument("--out", default="docs/bench/retrain_scaling.json")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -126,7 +130,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "app.db"
         with Store(db) as store:
-            import_cohort(store, DEMO_COHORT)
+            import_cohort(store, replace(DEMO_COHORT, patients=args.patients))
             store.settings.set("auto_retrain_every", 0)
             panel = [
                 (SimulatedRater(f"rater {k}", noise=0.1, seed=k), store.raters.ensure(f"rater {k}"))
@@ -141,7 +145,6 @@ def main() -> None:
             with Store(db) as store:
                 standing = store.judgments.count_effective_since(0)
                 add_answers(store, max(0, size - NEW - standing), draw, panel)
-            retrain(db, "warm")  # the active version has learned every answer so far
             seconds, version = timed_retrain(db, draw, panel)
             row = {"answers": size, "warm_seconds": round(seconds, 1), "warm": summary(version)}
             row["scratch_preference_steps"] = judgment_steps(

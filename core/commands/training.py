@@ -58,7 +58,7 @@ def add_parsers(commands) -> None:
         "--from-scratch",
         action="store_true",
         help="with --db: train from random weights (default: continue the dataset's active "
-        "version when it can be, a fixed budget of preference steps)",
+        "version when it can, for a fixed budget of preference steps)",
     )
     trainer.add_argument(
         "--nproc",
