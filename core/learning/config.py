@@ -65,6 +65,10 @@ class WarmParams:
     # the parent was trained (the rest replays earlier answers)
     new_share: float = 0.5
 
+    def __post_init__(self) -> None:
+        if self.steps < 1 or not 0.0 <= self.new_share <= 1.0:
+            raise ValueError("warm.steps must be at least 1 and warm.new_share in [0, 1]")
+
 
 SECTIONS: dict[str, type] = {
     "ntxent": NTXentParams,

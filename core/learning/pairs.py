@@ -98,7 +98,7 @@ def judgment_pairs(
         return PreferencePairs(empty, empty, np.zeros(0, dtype=np.float32))
     i, j, target, weight, new = (np.array(column) for column in zip(*kept, strict=True))
     weight = weight.astype(float)
-    if new_after is not None and new.any() and (~new).any():
+    if new_after is not None and weight[new].sum() > 0 and weight[~new].sum() > 0:
         weight = np.where(
             new,
             new_share * weight / max(weight[new].sum(), 1e-12),

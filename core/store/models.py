@@ -201,15 +201,13 @@ class Models:
         )
         return decode_json_columns(row, "config", "metrics")
 
-    def warm_since_scratch(self, dataset_id: int | None) -> int:
-        """Warm versions trained (not failed) on ``dataset_id`` (None: every dataset)
-        since its last version from scratch."""
-        rows = self._store.all(
-            f"SELECT kind FROM models WHERE {SAME_SCOPE} AND status != 'failed' ORDER BY id DESC",
-            [dataset_id],
-        )
-        kinds = [r["kind"] for r in rows]
-        return kinds.index("scratch") if "scratch" in kinds else len(kinds)
+    def warm_generations(self, model_id: int) -> int:
+        """How many warm retrains separate this version from the version trained from
+        scratch that it descends from (0 for a version from scratch)."""
+        generations, model = 0, self.get(model_id)
+        while model["kind"] == "warm" and model["parent_id"] is not None:
+            generations, model = generations + 1, self.get(model["parent_id"])
+        return generations
 
     def list(self) -> list[dict]:
         rows = self._store.all(f"{WITH_DATASET} ORDER BY m.version DESC")

@@ -106,6 +106,9 @@ def scratch_every(store: Store) -> int:
 
 
 def retrain_start(store: Store, dataset_id: int) -> str:
-    """Warm, unless ``scratch_every`` warm versions in a row came before (0: never)."""
-    every = scratch_every(store)
-    return "scratch" if every and store.models.warm_since_scratch(dataset_id) >= every else "warm"
+    """Warm, unless the active version is ``scratch_every`` warm retrains away from its
+    ancestor trained from scratch (0: never)."""
+    every, active = scratch_every(store), store.models.active(dataset_id, own_only=True)
+    if every and active is not None and store.models.warm_generations(active["id"]) >= every:
+        return "scratch"
+    return "warm"

@@ -73,6 +73,11 @@ def parent_for(store: Store, job: TrainJob) -> tuple[dict | None, str]:
     parent = store.models.active(job.dataset_id, own_only=True)
     if parent is None or not parent.get("checkpoint_path"):
         return None, "its dataset has no active version of its own to continue"
+    from core.learning.checkpoint import check_checkpoint  # torch: only where jobs run
+
+    checked = check_checkpoint(store.media_path(parent["checkpoint_path"]))
+    if checked.state != "ok":
+        return None, f"version {parent['version']} cannot be continued: {checked.detail}"
     stored = {k: v for k, v in parent["config"].items() if k != "dataset"}
     blocker = warm_blocker(TrainConfig.from_dict(stored), job.config)
     if blocker:

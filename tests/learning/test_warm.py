@@ -90,3 +90,18 @@ def test_the_new_answers_make_their_share_of_the_draws(share):
     # without new_after every answer is as likely as the next: 4 of 200
     uniform = judgment_pairs(judged, ids).sample(20_000, np.random.default_rng(0))
     assert np.mean([(i, j) in new for i, j in zip(uniform.i, uniform.j, strict=True)]) < 0.05
+
+
+def test_answers_whose_raters_all_weigh_nothing_are_drawn_uniformly_not_as_nan():
+    ids = np.arange(100, 130)
+    judged = _answers(40, ids)
+    pairs = judgment_pairs(judged, ids, rater_weight={1: 0.0}, new_after=30, new_share=0.5)
+
+    drawn = pairs.sample(100, np.random.default_rng(0))
+
+    assert len(drawn) == 100 and pairs.weight is None
+
+
+def test_a_new_share_outside_zero_to_one_is_refused():
+    with pytest.raises(ValueError, match="new_share"):
+        TrainConfig().with_settings(**{"warm.new_share": 1.5})

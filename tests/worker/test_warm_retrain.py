@@ -42,12 +42,12 @@ def test_a_warm_job_without_a_version_to_continue_trains_from_scratch_and_says_w
         assert "no active version" in store.jobs.get(job)["result"]["start"]
 
 
-def test_retrains_are_warm_until_scratch_every_warm_versions_came_in_a_row(cohort_db):
+def test_retrains_are_warm_until_the_active_version_is_scratch_every_retrains_away(cohort_db):
     with Store(cohort_db) as store:
         dataset = _cohort_id(store)
         store.settings.set("auto_retrain_every", 5)
         store.settings.set("scratch_every", 2)
-        parent = store.models.create("conpro", {}, dataset_id=dataset)
+        parent = _active_version(store, dataset, None)
         starts = []
         for round_ in range(4):
             add_judgments(store, 6 * (round_ + 1), rater=f"Dr {round_}")
@@ -55,13 +55,37 @@ def test_retrains_are_warm_until_scratch_every_warm_versions_came_in_a_row(cohor
             start = store.jobs.get(job)["params"]["start"]
             starts.append(start)
             store.jobs.request_cancel(job)
-            # the version that job would have made, with the answers so far
-            through = store.judgments.high_water_mark()
-            parent = store.models.create(
-                "conpro",
-                {},
-                trained_through=through,
-                dataset_id=dataset,
-                parent_id=parent["id"] if start == "warm" else None,
-            )
+            # the version that job would have made, activated as the worker would
+            parent = _active_version(store, dataset, parent["id"] if start == "warm" else None)
         assert starts == ["warm", "warm", "scratch", "warm"]
+        # a version from scratch that was not activated does not reset the count
+        store.models.create("conpro", {}, dataset_id=dataset)
+        assert store.models.warm_generations(parent["id"]) == 1
+
+
+def _active_version(store: Store, dataset: int, parent_id: int | None) -> dict:
+    through = store.judgments.high_water_mark()
+    model = store.models.create(
+        "conpro", {}, trained_through=through, dataset_id=dataset, parent_id=parent_id
+    )
+    store.models.finish(model["id"], "models/none.pt", {})
+    store.models.chain_ready(model["id"])
+    store.models.activate(model["id"])
+    return model
+
+
+def test_a_warm_job_whose_parent_checkpoint_is_gone_trains_from_scratch_and_says_why(cohort_db):
+    with Store(cohort_db) as store:
+        store.settings.set("train_defaults", TINY.to_dict())
+        store.jobs.submit("train", train_job(store, _cohort_id(store)).to_params())
+    run_worker_until_idle(cohort_db)
+    with Store(cohort_db) as store:
+        first = store.models.active(_cohort_id(store))
+        store.media_path(first["checkpoint_path"]).unlink()
+        job = store.jobs.submit("train", train_job(store, _cohort_id(store), "warm").to_params())
+    run_worker_until_idle(cohort_db)
+    with Store(cohort_db) as store:
+        model = store.models.of_job(job)
+        assert (model["kind"], model["parent_id"]) == ("scratch", None)
+        said = store.jobs.get(job)["result"]["start"]
+        assert said.startswith(f"version {first['version']} cannot be continued")
