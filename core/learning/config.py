@@ -59,7 +59,8 @@ class WarmParams:
 
     # preference steps, whatever the number of answers: 25 steps of 32 pairs draw each
     # of the 50 answers that trigger a retrain about 4 times (judgment_passes) at a
-    # judgment share of 0.5 and a new share of 0.5; about 4.5 s a step on 2 CPU cores
+    # judgment share of 0.5 and a new share of 0.5 (docs/benchmarks.md: a warm retrain's
+    # chain, embedding and maps included, took under 95 s on 2 CPU cores at 32 px)
     steps: int = 25
     # of the expert pairs in each batch, this share is drawn from the answers given since
     # the parent was trained (the rest replays earlier answers)
