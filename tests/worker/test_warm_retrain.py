@@ -12,13 +12,19 @@ def _cohort_id(store: Store) -> int:
     return store.datasets.by_name("Synthetic cohort")["id"]
 
 
-def test_a_warm_job_continues_the_active_version_and_names_it_as_parent(cohort_db):
+def _first_version(cohort_db) -> dict:
+    """The cohort's first version, trained from scratch by the worker and active."""
     with Store(cohort_db) as store:
         store.settings.set("train_defaults", TINY.to_dict())
         store.jobs.submit("train", train_job(store, _cohort_id(store)).to_params())
     run_worker_until_idle(cohort_db)
     with Store(cohort_db) as store:
-        first = store.models.active(_cohort_id(store))
+        return store.models.active(_cohort_id(store))
+
+
+def test_a_warm_job_continues_the_active_version_and_names_it_as_parent(cohort_db):
+    first = _first_version(cohort_db)
+    with Store(cohort_db) as store:
         judged = add_judgments(store, 12)
         warm = store.jobs.submit("train", train_job(store, _cohort_id(store), "warm").to_params())
     run_worker_until_idle(cohort_db)
@@ -75,12 +81,8 @@ def _active_version(store: Store, dataset: int, parent_id: int | None) -> dict:
 
 
 def test_a_warm_job_whose_parent_checkpoint_is_gone_trains_from_scratch_and_says_why(cohort_db):
+    first = _first_version(cohort_db)
     with Store(cohort_db) as store:
-        store.settings.set("train_defaults", TINY.to_dict())
-        store.jobs.submit("train", train_job(store, _cohort_id(store)).to_params())
-    run_worker_until_idle(cohort_db)
-    with Store(cohort_db) as store:
-        first = store.models.active(_cohort_id(store))
         store.media_path(first["checkpoint_path"]).unlink()
         job = store.jobs.submit("train", train_job(store, _cohort_id(store), "warm").to_params())
     run_worker_until_idle(cohort_db)
