@@ -10,6 +10,7 @@ import streamlit as st
 from core.learning.config import uses_small_input
 from core.learning.method_info import METHOD_INFO
 from core.learning.recipes import SCRATCH_EVERY_KEY
+from core.worker.activation import HELD_BACK
 from core.worker.autoretrain import RETRAIN_EVERY_KEY, retrain_every, scratch_every
 from core.worker.status import retrain_blockers
 from core.worker.train_job import train_defaults, train_job
@@ -154,6 +155,22 @@ if not lead:
     )
 
 
+def _against_active(metrics: dict) -> str | None:
+    """The comparison made before activation: new minus the then active version, on the
+    same validation images, with its 95% interval over patients."""
+    if "vs_active" not in metrics:
+        return None
+    return (
+        f"{metrics['vs_active']:+.3f} [{metrics['vs_active_low']:+.3f}, "
+        f"{metrics['vs_active_high']:+.3f}] vs v{metrics['vs_active_version']}"
+    )
+
+
+def _held_back(model: dict) -> str:
+    why = model["metrics"].get(HELD_BACK)
+    return f"not activated: {why}" if why and model["status"] == "candidate" else ""
+
+
 def _kind(model: dict, number_of: dict[int, int]) -> str:
     """How a version was trained: from scratch, or warm from its parent version."""
     if model["kind"] == "warm":
@@ -179,7 +196,8 @@ else:
                 "status": m["status"],
                 "active": bool(m["active"]),
                 "map": m["chain"],
-                "problem": m["error"] or "",
+                "against active": _against_active(m["metrics"]),
+                "problem": m["error"] or _held_back(m),
                 "created": m["created_at"][:19].replace("T", " "),
                 "judgments trained on": m["metrics"].get("n_judgments_trained_on"),
                 **{METRICS[k][0]: m["metrics"].get(k) for k in METRICS},
@@ -199,7 +217,16 @@ else:
             for title, help_text in METRICS.values()
             if title in table
         }
-        | {"judgments trained on": number(format="%d")},
+        | {
+            "judgments trained on": number(format="%d"),
+            "against active": st.column_config.TextColumn(
+                help="Before activation, each new version is compared with the active "
+                "version on the same validation images (severity against grade, and "
+                "against held-out answers): new minus active, with a 95% interval over "
+                "patients. A version whose whole interval is below zero stays a "
+                "candidate; the problem column says so."
+            ),
+        },
     )
     st.caption(
         "Hover over a column title for what it measures. Columns named after a dataset "

@@ -17,7 +17,7 @@ from core.learning.from_store import embed_into_store, train_version
 from core.projection import project
 from core.store import Store
 
-from .activation import should_activate
+from .activation import judge
 from .train_job import TrainJob, parent_for
 
 PROJECTIONS = (("pca", 2), ("pca", 3), ("umap", 2), ("tsne", 2))
@@ -183,9 +183,9 @@ def handle_project(store: Store, job: dict, report: Reporter, context: JobContex
     store.models.chain_ready(model_id)
     activated = False
     if job["params"].get("activate_if_better"):
-        model = store.models.get(model_id)
-        active = store.models.active(model["dataset_id"], own_only=True)
-        activated = should_activate(model["metrics"], active["metrics"] if active else None)
+        verdict = judge(store, store.models.get(model_id))  # against the active version
+        store.models.add_metrics(model_id, verdict.record)
+        activated = verdict.activate
         if activated:
             store.models.activate(model_id)
     return {

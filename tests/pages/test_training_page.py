@@ -49,6 +49,31 @@ def test_versions_are_listed_and_can_be_rolled_back(modelled_db):
         assert store.models.active()["version"] == 1
 
 
+def test_a_held_back_version_shows_its_comparison_and_why_it_is_not_active(modelled_db):
+    """What the worker's activation step records (core.worker.activation.judge) is what
+    the table shows: new minus active with its interval, and the reason."""
+    from core.worker.activation import judge
+
+    with Store(modelled_db) as store:
+        first = store.models.active()
+        second = store.models.create("conpro", first["config"], parent_id=first["id"])
+        store.models.finish(second["id"], first["checkpoint_path"], {})
+        ids, vectors, severity = store.embeddings.vectors(first["id"])
+        store.embeddings.save(second["id"], ids, vectors, -severity)  # the order reversed
+        store.models.chain_ready(second["id"])
+        verdict = judge(store, store.models.get(second["id"]))
+        store.models.add_metrics(second["id"], verdict.record)
+    assert not verdict.activate
+    app = sign_in(page("training"))
+    assert not app.exception
+    table = app.dataframe[0].value
+    row = table[table["version"] == 2].iloc[0]
+    low, high = verdict.record["vs_active_low"], verdict.record["vs_active_high"]
+    assert row["against active"].endswith(f"[{low:+.3f}, {high:+.3f}] vs v1")
+    assert row["problem"].startswith("not activated: worse than the active v1")
+    assert table[table["version"] == 1].iloc[0]["problem"] == ""
+
+
 def test_a_version_whose_map_failed_says_why_and_its_job_can_be_retried(modelled_db):
     with Store(modelled_db) as store:
         first = store.models.active()

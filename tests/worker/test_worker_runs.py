@@ -69,17 +69,20 @@ def test_the_worker_trains_and_maps_one_model_per_dataset(cohort_db):
 
 def test_a_worse_second_model_stays_a_candidate(cohort_db, monkeypatch):
     import core.worker.handlers as handlers
+    from core.worker.activation import HELD_BACK, Verdict
 
     with Store(cohort_db) as store:
         store.jobs.submit("train", train_params())
     run_worker_until_idle(cohort_db)
-    monkeypatch.setattr(handlers, "should_activate", lambda new, old: False)
+    held_back = Verdict(False, {HELD_BACK: "worse than the active v1"})
+    monkeypatch.setattr(handlers, "judge", lambda store, model: held_back)
     with Store(cohort_db) as store:
         store.jobs.submit("train", train_params(seed=3))
     run_worker_until_idle(cohort_db)
     with Store(cohort_db) as store:
         versions = {m["version"]: (m["status"], m["active"]) for m in store.models.list()}
         assert versions == {1: ("active", 1), 2: ("candidate", 0)}
+        assert store.models.list()[0]["metrics"][HELD_BACK] == "worse than the active v1"
         store.models.activate(store.models.list()[0]["id"])  # by hand, from the Training page
         assert store.models.active()["version"] == 2
 
