@@ -95,7 +95,7 @@ class SimBenchConfig:
             raise ValueError("--labels normals needs --data synthetic (its grades are known)")
 
 
-def _import(store: Store, config: SimBenchConfig, seed: int) -> str:
+def import_data(store: Store, config: SimBenchConfig, seed: int) -> str:
     from core.demo import COHORT_DATASET, import_cohort
     from core.importers import import_npz
     from core.synthetic import CohortConfig
@@ -124,13 +124,19 @@ def _mark_normals(store: Store, count: int, seed: int) -> None:
     store.images.mark_normal(chosen.tolist())
 
 
-def _retrain(
-    store: Store, train: TrainConfig, out: Path, dataset_id: int, activate: bool = True
+def retrain(
+    store: Store,
+    train: TrainConfig,
+    out: Path,
+    dataset_id: int,
+    activate: bool = True,
+    parent: dict | None = None,
 ) -> dict:
-    """Train from what the store holds, embed the dataset's images and (unless it is a
-    variant beside the main curve) make the version active, skipping the map's
-    projections, which selection does not use."""
-    model, result = train_version(store, train, out, dataset_id)
+    """Train from what the store holds (continuing ``parent`` when given, as a warm
+    retrain does), embed the dataset's images and (unless it is a variant beside the
+    main curve) make the version active, skipping the map's projections, which
+    selection does not use."""
+    model, result = train_version(store, train, out, dataset_id, parent=parent)
     rows = store.images.query(dataset_id=model["dataset_id"])
     images = image_set_from_rows(store, rows, train.image_size)
     embed_into_store(store, model, result.net, result.method.score_space, result.anchor, images)
@@ -140,7 +146,7 @@ def _retrain(
     return model
 
 
-def _held_out(store: Store, dataset_id: int) -> list[int]:
+def held_out_ids(store: Store, dataset_id: int) -> list[int]:
     test = store.images.ids(dataset_id=dataset_id, split="test")
     return test or store.images.ids(dataset_id=dataset_id, split="val")
 
@@ -163,7 +169,7 @@ def bradley_terry(judgments: list[dict]) -> dict[int, float]:
     return dict(zip(images, strengths.tolist(), strict=True))
 
 
-def _judge(
+def judge_pairs(
     store: Store,
     strategy_name: str,
     panel: list[tuple[SimulatedRater, int, float]],
@@ -209,17 +215,17 @@ def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path)
         train = replace(train, method=COLD_START_METHOD)
     first_db = folder / "first.db"
     with Store(first_db) as store:
-        dataset = _import(store, config, seed)
+        dataset = import_data(store, config, seed)
         dataset_id = store.datasets.by_name(dataset)["id"]
         truth = truth_of(store)
         if config.data != "synthetic":  # grades 0-4 on the rater's 0-1 scale
             truth = {k: v / 4.0 for k, v in truth.items()}
-        held_out = _held_out(store, dataset_id)
+        held_out = held_out_ids(store, dataset_id)
         pool = store.images.ids(dataset_id=dataset_id, split="train")
         start = None  # without grades there is nothing to train before the first answers
         if config.labels == "grades":
-            first = _retrain(store, train, folder / "models", dataset_id)
-            start = _scored(store, first["id"], held_out, truth)
+            first = retrain(store, train, folder / "models", dataset_id)
+            start = scored(store, first["id"], held_out, truth)
     curves = {}
     for name in config.strategies:
         db = folder / f"{name}.db"
@@ -230,10 +236,10 @@ def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path)
         with Store(db) as store:
             panel = [
                 (rater, store.raters.ensure(rater.name), share)
-                for rater, share in _panel(config, seed)
+                for rater, share in rater_panel(config, seed)
             ]
             for checkpoint in config.checkpoints:
-                added, seconds = _judge(
+                added, seconds = judge_pairs(
                     store,
                     name,
                     panel,
@@ -250,7 +256,7 @@ def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path)
                 strengths = bradley_terry(judged)
                 for weighting in config.weightings:
                     variant = _variant(name, weighting)
-                    model = _retrain(
+                    model = retrain(
                         store,
                         replace(train, rater_weighting=weighting),
                         folder / f"models-{variant}",
@@ -260,7 +266,7 @@ def run_seed(config: SimBenchConfig, base: TrainConfig, seed: int, folder: Path)
                     points[variant].append(
                         {
                             "judgments": given,
-                            "model": _scored(store, model["id"], held_out, truth),
+                            "model": scored(store, model["id"], held_out, truth),
                             "bradley_terry": {
                                 "score": list(strengths.values()),
                                 "truth": [truth[i] for i in strengths],
@@ -291,7 +297,7 @@ def _variant(strategy: str, weighting: str) -> str:
     return strategy if weighting == "none" else f"{strategy}+{weighting}"
 
 
-def _panel(config: SimBenchConfig, seed: int) -> list[tuple[SimulatedRater, float]]:
+def rater_panel(config: SimBenchConfig, seed: int) -> list[tuple[SimulatedRater, float]]:
     """The simulated rater, and the guessing rater beside it when asked for."""
     rater = SimulatedRater(
         "Simulated rater",
@@ -306,7 +312,7 @@ def _panel(config: SimBenchConfig, seed: int) -> list[tuple[SimulatedRater, floa
     return [(rater, 1 - config.guessing_share), (guesser, config.guessing_share)]
 
 
-def _scored(store: Store, model_id: int, images: list[int], truth: dict) -> dict:
+def scored(store: Store, model_id: int, images: list[int], truth: dict) -> dict:
     scores = store.embeddings.severity_scores(model_id)
     kept = [i for i in images if i in scores]
     return {"score": [scores[i][0] for i in kept], "truth": [truth[i] for i in kept]}

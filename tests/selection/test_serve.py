@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from core.experiments.sim_bench import _judge
+from core.experiments.sim_bench import judge_pairs
 from core.raters.repeats import MIN_GAP, set_repeat_share
 from core.selection.serve import Serving, next_pair
 from core.selection.strategies import STRATEGIES
@@ -95,7 +95,7 @@ def test_the_simulated_rater_answers_exactly_the_pair_servers_choices(cohort, tm
     rater_id = store.raters.ensure("Simulated rater")
     serving = Serving(repeats=False, screens=False)
 
-    given, _ = _judge(
+    given, _ = judge_pairs(
         store,
         "active",
         [(SimulatedRater(seed=3), rater_id, 1.0)],

@@ -1,0 +1,236 @@
+"""Do warm retrains lose quality? Warm chains against retrains from scratch on the same answers.
+
+For each seed: the synthetic cohort and the app's first model (``FIRST_MODEL``, trained
+from the grades); a simulated rater (the ``sim-bench`` rater: noise 0.1, position bias
+0.1, lapse 0.05) answers random pairs of training images through the store. After every
+``--every`` answers (the worker's default, 50) a warm retrain continues the active
+version, as the worker's automatic retrain does, and is activated only if the worker's
+own activation step (``core.worker.activation.judge``) lets it. At each checkpoint a
+version is also trained from scratch on the same answers. Both are scored against the
+true severity on the held-out (test-split) patients' images.
+
+The chain is warm all the way: the worker would train from scratch after every
+``scratch_every`` warm generations (10), so this is the harder case for warm retrains.
+Random pairs do not depend on any model, so both arms see the same answers.
+
+Reported: per checkpoint, tau_truth of each arm (mean, min, median, max over seeds), the
+paired difference warm minus scratch with a 95% interval resampling seeds and, within
+each, held-out *patients*; how often a warm retrain was held back as worse than the
+active version; the time of each kind of retrain.
+
+    .venv/bin/python -m benchmarks.warm_quality --seeds 5 --checkpoints 250,500,1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.experiments.resampling import _tau
+from core.experiments.sim_bench import (
+    SimBenchConfig,
+    held_out_ids,
+    import_data,
+    judge_pairs,
+    rater_panel,
+    retrain,
+)
+from core.learning.config import TrainConfig
+from core.learning.recipes import FIRST_MODEL
+from core.simulation import truth_of
+from core.store import Store
+from core.worker.activation import judge
+
+from .common import write_json
+
+ARMS = ("warm", "active", "scratch")  # the newest warm version, the active one, scratch
+
+
+def run_seed(
+    seed: int, checkpoints: list[int], every: int, folder: Path, recipe: TrainConfig, patients: int
+) -> dict:
+    sim = SimBenchConfig(
+        patients=patients, strategies=("random",), judgments=checkpoints[-1], checkpoints=(every,)
+    )
+    train = replace(recipe, seed=seed)
+    points, chain, seconds = [], [], {"warm": [], "scratch": []}
+    with Store(folder / "study.db") as store:
+        dataset_id = store.datasets.by_name(import_data(store, sim, seed))["id"]
+        truth = truth_of(store)
+        held_out = held_out_ids(store, dataset_id)
+        patient = {r["id"]: r["patient_id"] for r in store.images.query(dataset_id=dataset_id)}
+        pool = store.images.ids(dataset_id=dataset_id, split="train")
+        first = retrain(store, train, folder / "models", dataset_id)  # activated
+        panel = [(r, store.raters.ensure(r.name), share) for r, share in rater_panel(sim, seed)]
+        rng, given = random.Random(seed), 0
+        while given < checkpoints[-1]:
+            added, _ = judge_pairs(
+                store, "random", panel, pool, truth, every, rng, dataset_id, sim.serving
+            )
+            given += added
+            parent = store.models.active(dataset_id, own_only=True)
+            started = time.perf_counter()
+            warm = retrain(store, train, folder / "models", dataset_id, False, parent)
+            seconds["warm"].append(time.perf_counter() - started)
+            store.models.chain_ready(warm["id"])
+            verdict = judge(store, store.models.get(warm["id"]))  # the worker's own step
+            if verdict.activate:
+                store.models.activate(warm["id"])
+            chain.append(
+                {
+                    "answers": given,
+                    "parent_version": parent["version"],
+                    "activated": verdict.activate,
+                    **{k: v for k, v in verdict.record.items() if k.startswith("vs_active")},
+                }
+            )
+            if given not in checkpoints:
+                continue
+            started = time.perf_counter()
+            scratch = retrain(store, train, folder / "models", dataset_id, False)
+            seconds["scratch"].append(time.perf_counter() - started)
+            active = store.models.active(dataset_id, own_only=True)
+            versions = {"warm": warm, "active": active, "scratch": scratch}
+            point = {
+                "answers": given,
+                "patient": [patient[i] for i in held_out],
+                "truth": [truth[i] for i in held_out],
+                **{arm: _scores(store, versions[arm]["id"], held_out) for arm in ARMS},
+            }
+            points.append(point)
+            taus = {arm: _tau(np.array(point[arm]), np.array(point["truth"])) for arm in ARMS}
+            print(
+                f"seed {seed}, {given} answers: tau_truth "
+                + ", ".join(f"{arm} {tau:.3f}" for arm, tau in taus.items()),
+                flush=True,
+            )
+        first_tau = _tau(
+            np.array(_scores(store, first["id"], held_out)),
+            np.array([truth[i] for i in held_out]),
+        )
+    return {
+        "seed": seed,
+        "first_tau_truth": first_tau,
+        "points": points,
+        "chain": chain,
+        "seconds": seconds,
+    }
+
+
+def _scores(store: Store, model_id: int, images: list[int]) -> list[float]:
+    scores = store.embeddings.severity_scores(model_id)
+    return [scores[i][0] for i in images]
+
+
+def spread(values: list[float]) -> dict:
+    return {
+        "mean": float(np.mean(values)),
+        "min": float(np.min(values)),
+        "median": float(np.median(values)),
+        "max": float(np.max(values)),
+    }
+
+
+def paired_by_patient(points: list[dict], arm: str, resamples: int, seed: int = 0) -> dict:
+    """tau(arm) - tau(scratch) on the same held-out images: the mean over seeds, and a 95%
+    interval resampling seeds and, within each, held-out patients (all their images)."""
+    rng = np.random.default_rng(seed)
+    runs = []
+    for p in points:
+        patients = np.array(p["patient"])
+        members = [np.flatnonzero(patients == u) for u in np.unique(patients)]
+        arrays = tuple(np.array(p[k]) for k in (arm, "scratch", "truth"))
+        runs.append((members, *arrays))
+
+    def difference(index, a, b, t) -> float:
+        return _tau(a[index], t[index]) - _tau(b[index], t[index])
+
+    mean = float(np.mean([difference(slice(None), a, b, t) for _, a, b, t in runs]))
+    draws = []
+    for _ in range(resamples):
+        values = []
+        for k in rng.integers(0, len(runs), len(runs)):
+            members, a, b, t = runs[k]
+            drawn = rng.integers(0, len(members), len(members))
+            values.append(difference(np.concatenate([members[u] for u in drawn]), a, b, t))
+        draws.append(np.mean(values))
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return {"mean": mean, "ci95": [float(low), float(high)]}
+
+
+def summarise(runs: list[dict], checkpoints: list[int], resamples: int) -> dict:
+    rows = []
+    for k, answers in enumerate(checkpoints):
+        points = [r["points"][k] for r in runs]
+        taus = {arm: [_tau(np.array(p[arm]), np.array(p["truth"])) for p in points] for arm in ARMS}
+        rows.append(
+            {
+                "answers": answers,
+                **{f"{arm}_tau_truth": spread(values) for arm, values in taus.items()},
+                "warm_minus_scratch": paired_by_patient(points, "warm", resamples),
+                "active_minus_scratch": paired_by_patient(points, "active", resamples),
+            }
+        )
+    chain = [c for r in runs for c in r["chain"]]
+    held_back = [c for c in chain if not c["activated"]]
+    return {
+        "first_model_tau_truth": spread([r["first_tau_truth"] for r in runs]),
+        "checkpoints": rows,
+        "warm_retrains": len(chain),
+        "held_back": len(held_back),
+        "held_back_at": [c["answers"] for c in held_back],
+        "seconds_median": {
+            kind: float(np.median([s for r in runs for s in r["seconds"][kind]]))
+            for kind in ("warm", "scratch")
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--checkpoints", default="250,500,1000")
+    parser.add_argument("--every", type=int, default=50, help="answers between warm retrains")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--patients", type=int, default=120, help="synthetic cohort size")
+    parser.add_argument("--pairs", type=int, help="pairs a phase (default: the recipe's)")
+    parser.add_argument("--out", default="docs/bench/warm_quality.json")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    checkpoints = [int(c) for c in args.checkpoints.split(",")]
+    if any(c % args.every for c in checkpoints):
+        raise SystemExit("each checkpoint must be a multiple of --every")
+    recipe = replace(FIRST_MODEL, pairs_per_phase=args.pairs) if args.pairs else FIRST_MODEL
+    runs = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        with tempfile.TemporaryDirectory() as folder:
+            run = run_seed(seed, checkpoints, args.every, Path(folder), recipe, args.patients)
+            runs.append(run)
+        write_json({"runs": runs}, args.out + ".partial")  # a long run keeps its seeds
+    report = {
+        "settings": {**vars(args), "config": recipe.to_dict()},
+        **summarise(runs, checkpoints, args.resamples),
+        "runs": runs,
+    }
+    for row in report["checkpoints"]:
+        d = row["warm_minus_scratch"]
+        print(
+            f"{row['answers']} answers: warm {row['warm_tau_truth']['mean']:.3f}, scratch "
+            f"{row['scratch_tau_truth']['mean']:.3f}, warm minus scratch {d['mean']:+.3f} "
+            f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
+        )
+    print(f"held back: {report['held_back']} of {report['warm_retrains']} warm retrains")
+    write_json(report, args.out)
+
+
+if __name__ == "__main__":
+    main()
