@@ -25,6 +25,7 @@ from .metrics import severity_tau
 
 DRAWS = 1000
 LEVEL = 0.95
+MIN_PATIENTS = 5  # fewer, and every resample is nearly the same: no interval to speak of
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ def compare_versions(
     """``new`` and ``active``: each version's severity score for the same validation
     images; ``grades`` (-1: ungraded); ``units``: each image's patient (or its own id).
     None when neither figure can be measured (under two graded images of different
-    grades, and no decided held-out answer)."""
+    grades, and no decided held-out answer), or with under ``MIN_PATIENTS`` units.
+    Every resample measures the same figures as the point estimate; a resample that
+    cannot (one grade drawn, or no answer) is drawn again."""
     new, active = np.asarray(new, float), np.asarray(active, float)
     grades, units = np.asarray(grades), np.asarray(units)
     if not (len(new) == len(active) == len(grades) == len(units)):
@@ -79,7 +82,7 @@ def compare_versions(
     graded = np.flatnonzero(grades >= 0)
     use_tau = len(np.unique(grades[graded])) > 1
     use_answers = len(answers.left) > 0
-    if not (use_tau or use_answers):
+    if not (use_tau or use_answers) or len(codes) < MIN_PATIENTS:
         return None
     members = [graded[unit_of_image[graded] == u] for u in range(len(codes))]
     hits = {  # per answer: did each version pick the expert's side?
@@ -90,7 +93,7 @@ def compare_versions(
 
     def figures(weights: np.ndarray, index: np.ndarray) -> dict[str, float]:
         out = {}
-        if use_tau and len(index):
+        if use_tau and len(np.unique(grades[index])) > 1:
             out["tau"] = severity_tau(new[index], grades[index]) - severity_tau(
                 active[index], grades[index]
             )
@@ -105,13 +108,17 @@ def compare_versions(
 
     point = figures(np.ones(len(codes)), graded)
     rng = np.random.default_rng(seed)
-    differences = []
-    for _ in range(draws):
+    differences: list[float] = []
+    for _ in range(20 * draws):  # redraws are rare; the bound only stops a pathological case
+        if len(differences) == draws:
+            break
         drawn = rng.integers(len(codes), size=len(codes))
         index = np.concatenate([members[u] for u in drawn]) if use_tau else graded[:0]
         found = figures(np.bincount(drawn, minlength=len(codes)).astype(float), index)
-        if found:
-            differences.append(np.mean(list(found.values())))
+        if found.keys() == point.keys():
+            differences.append(float(np.mean(list(found.values()))))
+    if not differences:
+        return None
     tail = (1 - LEVEL) / 2 * 100
     low, high = np.percentile(differences, [tail, 100 - tail])
     return Comparison(

@@ -92,5 +92,7 @@ def test_answers_alone_or_grades_alone_are_enough_and_neither_is_none():
     assert compare_versions(scores, -scores, ungraded, units, NO_ANSWERS) is None
     one_grade = np.zeros_like(grades)  # tau needs two grades
     assert compare_versions(scores, -scores, one_grade, units, NO_ANSWERS) is None
+    few = units < 4  # four patients: too few for an interval
+    assert compare_versions(scores[few], -scores[few], grades[few], units[few], NO_ANSWERS) is None
     with pytest.raises(ValueError, match="both versions"):
         compare_versions(scores, scores[:-1], grades, units, NO_ANSWERS)
