@@ -54,6 +54,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--method")
     parser.add_argument("--epochs", type=float)
+    parser.add_argument("--pairs", type=int, help="pairs per phase (overrides the epochs)")
+    parser.add_argument("--batchnorm", help="BatchNorm during PrO: train, frozen or mixed")
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument(
         "--arms", default="both,cohort,retinamnist", help="which of both,cohort,retinamnist"
     )
@@ -63,11 +66,15 @@ def main() -> None:
     if args.method:
         base = replace(base, method=args.method)
     if args.epochs:
-        base = replace(base, epochs=args.epochs)
+        base = replace(base, epochs=args.epochs, pairs_per_phase=None)
+    if args.pairs:
+        base = replace(base, pairs_per_phase=args.pairs)
+    if args.batchnorm:
+        base = replace(base, pro_batchnorm=args.batchnorm)
     rows = []
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "demo.db") as store:
         seed_demo(store, CohortConfig(patients=args.patients))
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             config = replace(base, seed=seed)
             for key, arm, dataset in ARMS:
                 if key not in args.arms.split(","):

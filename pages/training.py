@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.learning.config import uses_small_input
 from core.learning.method_info import METHOD_INFO
-from core.learning.recipes import SCRATCH_EVERY_KEY
+from core.learning.recipes import SCRATCH_EVERY_KEY, steps_per_phase
 from core.worker.activation import HELD_BACK
 from core.worker.autoretrain import RETRAIN_EVERY_KEY, retrain_every, scratch_every
 from core.worker.status import retrain_blockers
@@ -267,7 +267,7 @@ def _train_form() -> None:
             format_func=lambda m: m,
             help="\n".join(f"{m.name}: {m.description}" for m in METHOD_INFO.values()),
         )
-        epochs = columns[1].number_input("Epochs", 0.5, 200.0, defaults.epochs, 0.5)
+        budget = _budget_input(columns[1], defaults)
         sizes = sorted({28, 32, 48, 64, 128, 224, defaults.image_size})
         size = columns[2].selectbox("Image size", sizes, index=sizes.index(defaults.image_size))
         datasets = {d["name"]: d["id"] for d in store.datasets.list()} | {"All datasets": None}
@@ -282,12 +282,32 @@ def _train_form() -> None:
                 store,
                 datasets[dataset],
                 method=method,
-                epochs=float(epochs),
+                **budget,
                 image_size=int(size),
                 small_input=uses_small_input(int(size)),
             )
             job = store.jobs.submit("train", queued.to_params())
             st.success(f"Queued as job {job}.")
+
+
+def _budget_input(column, defaults) -> dict:
+    """How long each phase trains: in steps when the study's defaults give a fixed budget
+    (the first-run recipe does: every dataset gets the same), else in passes over the
+    training images."""
+    steps = steps_per_phase(defaults)
+    if steps is not None:
+        steps = column.number_input(
+            "Steps per phase",
+            1,
+            max(100_000, steps),
+            steps,
+            10,
+            help=f"{defaults.batch_size} pairs a step; about 2 s a step at 32 px on two "
+            "CPU cores, more on the worker's one",
+        )
+        return {"pairs_per_phase": int(steps) * defaults.batch_size}
+    epochs = column.number_input("Epochs", 0.5, 200.0, defaults.epochs, 0.5)
+    return {"epochs": float(epochs)}
 
 
 def _auto_retrain() -> None:

@@ -39,7 +39,10 @@ def config_from_args(
         "pairs_per_phase": args.pairs,
         **extra,
     }
-    config = replace(base or TrainConfig(), **{k: v for k, v in chosen.items() if v is not None})
+    given = {k: v for k, v in chosen.items() if v is not None}
+    if "epochs" in given and "pairs_per_phase" not in given:
+        given["pairs_per_phase"] = None  # passes asked for: not the base's fixed budget
+    config = replace(base or TrainConfig(), **given)
     # large inputs use the standard ImageNet stem
     return replace(config, small_input=uses_small_input(config.image_size))
 

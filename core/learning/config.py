@@ -15,6 +15,9 @@ from typing import Any
 
 SMALL_INPUT_MAX = 64  # up to this size a 3x3 stride-1 stem replaces ImageNet's
 RATER_WEIGHTINGS = ("none", "reliability")
+# BatchNorm during the preference phase: "train" (the paper), "frozen" (the Con step's
+# statistics), "mixed" (the anchor's normals share the pairs' batch)
+PRO_BATCHNORM = ("train", "frozen", "mixed")
 
 
 def uses_small_input(image_size: int) -> bool:
@@ -110,7 +113,7 @@ class TrainConfig:
     anchor_n: int = 10  # normal images averaged into the normality anchor (1, 10, 20)
     # Departures from the paper, each measured in docs/benchmarks.md (defaults = paper)
     pro_pairs: int | None = None  # pairs in the preference phase alone; overrides its budget
-    pro_batchnorm: str = "train"  # BatchNorm during PrO: train (paper) or frozen statistics
+    pro_batchnorm: str = "train"  # BatchNorm during PrO: train (paper), frozen or mixed
     scoring_anchor: str = "first_n"  # anchor for s(x): the first anchor_n normals, or "all"
     augment_pairs: bool = False  # random views in the Con and PrO steps too
     normal_pull: float = 0.0  # weight of a PrO term keeping normal images near the anchor

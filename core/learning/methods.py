@@ -82,10 +82,19 @@ def con_step(net: SeverityNet, ctx: StepContext):
 
 
 def _preference(net: SeverityNet, ctx: StepContext) -> torch.Tensor:
-    anchor = normality_anchor(net, ctx.normals())
+    normals = ctx.normals()
     pairs = ctx.preferences().sample(ctx.config.batch_size, ctx.rng)
-    v = net.preference(ctx.views(np.concatenate([pairs.i, pairs.j])))
-    v_i, v_j = v.float().chunk(2)
+    if ctx.config.pro_batchnorm == "mixed":
+        # a departure from the paper: the anchor's normals share the pairs' forward pass,
+        # so BatchNorm normalises anchor and pairs by the same (mixed) batch statistics;
+        # the anchor is detached, as the paper means it
+        v = net.preference(torch.cat([normals, ctx.views(np.concatenate([pairs.i, pairs.j]))]))
+        anchor = v[: len(normals)].float().mean(dim=0).detach()
+        v_i, v_j = v[len(normals) :].float().chunk(2)
+    else:
+        anchor = normality_anchor(net, normals)
+        v = net.preference(ctx.views(np.concatenate([pairs.i, pairs.j])))
+        v_i, v_j = v.float().chunk(2)
     loss = preference_loss(
         v_i,
         v_j,

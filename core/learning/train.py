@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from . import distributed
-from .config import TrainConfig
+from .config import PRO_BATCHNORM, TrainConfig
 from .data import ImageSet
 from .device import autocast, place_dataset, prepare_model, resolve_device, seed_everything
 from .encoders import EncoderConfig, SeverityNet
@@ -183,8 +183,10 @@ def _train_mode(net: SeverityNet, config: TrainConfig, phase: str) -> None:
     """Train mode for a phase. With ``pro_batchnorm="frozen"`` the preference phase keeps
     the BatchNorm statistics of the Con step: its batches hold abnormal images only,
     while the anchor and every score are read in eval mode."""
-    if config.pro_batchnorm not in ("train", "frozen"):
-        raise ValueError(f"pro_batchnorm must be train or frozen, not {config.pro_batchnorm!r}")
+    if config.pro_batchnorm not in PRO_BATCHNORM:
+        raise ValueError(
+            f"pro_batchnorm must be one of {', '.join(PRO_BATCHNORM)}, not {config.pro_batchnorm!r}"
+        )
     net.train()
     if phase in PREFERENCE_PHASES and config.pro_batchnorm == "frozen":
         for module in net.modules():

@@ -1,3 +1,4 @@
+from core.learning.recipes import FIRST_MODEL
 from core.store import Store
 from tests.pages.conftest import page, sign_in
 
@@ -6,12 +7,28 @@ def test_queue_a_training_job_from_the_form(seeded_db):
     app = sign_in(page("training"))
     assert not app.exception
     app.selectbox[0].set_value("semise")
-    app.number_input[0].set_value(2.0)
+    assert app.number_input[0].label == "Epochs"  # the first-run recipe's budget: passes
+    assert app.number_input[0].value == FIRST_MODEL.epochs
+    app.number_input[0].set_value(3.0)
     app.button[0].click().run()  # the form's submit button
     with Store(seeded_db) as store:
         (job,) = store.jobs.list()
-        assert job["kind"] == "train" and job["params"]["config"]["method"] == "semise"
-        assert job["params"]["config"]["epochs"] == 2.0
+        config = job["params"]["config"]
+        assert job["kind"] == "train" and config["method"] == "semise"
+        assert config["epochs"] == 3.0 and config["pro_batchnorm"] == "mixed"
+
+
+def test_a_fixed_budget_in_the_defaults_is_asked_for_in_steps(seeded_db):
+    with Store(seeded_db) as store:
+        store.settings.set("train_defaults", {"pairs_per_phase": 640, "batch_size": 32})
+    app = sign_in(page("training"))
+    assert app.number_input[0].label == "Steps per phase"
+    assert app.number_input[0].value == 20
+    app.number_input[0].set_value(40)
+    app.button[0].click().run()
+    with Store(seeded_db) as store:
+        (job,) = store.jobs.list()
+        assert job["params"]["config"]["pairs_per_phase"] == 40 * 32
 
 
 def test_cancel_a_queued_job_and_change_the_retrain_setting(seeded_db):
