@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from core.demo import COHORT_DATASET, RETINA_DATASET, seed_demo
 from core.learning.from_store import train_version
@@ -48,6 +49,31 @@ def measure(store: Store, config, out: Path, dataset: str | None) -> dict:
     return {"seconds": seconds, **figures}
 
 
+def spread(values: list[float]) -> dict[str, float]:
+    return {
+        "mean": float(np.mean(values)),
+        "min": float(np.min(values)),
+        "median": float(np.median(values)),
+        "max": float(np.max(values)),
+        "runs": len(values),
+    }
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    key, _, value = text.partition("=")
+    parsed: object = value
+    if value.lower() in ("true", "false"):
+        parsed = value.lower() == "true"
+    else:
+        for kind in (int, float):
+            try:
+                parsed = kind(value)
+                break
+            except ValueError:
+                continue
+    return key.strip(), parsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--patients", type=int, default=120)
@@ -57,6 +83,14 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, help="pairs per phase (overrides the epochs)")
     parser.add_argument("--batchnorm", help="BatchNorm during PrO: train, frozen or mixed")
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other training setting, e.g. --set small_input=false (repeatable)",
+    )
     parser.add_argument(
         "--arms", default="both,cohort,retinamnist", help="which of both,cohort,retinamnist"
     )
@@ -71,6 +105,10 @@ def main() -> None:
         base = replace(base, pairs_per_phase=args.pairs)
     if args.batchnorm:
         base = replace(base, pro_batchnorm=args.batchnorm)
+    if args.set:
+        base = base.with_settings(**dict(parse_setting(s) for s in args.set))
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rows = []
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "demo.db") as store:
         seed_demo(store, CohortConfig(patients=args.patients))
@@ -90,11 +128,23 @@ def main() -> None:
     for arm in dict.fromkeys(r["arm"] for r in rows):
         mine = [r for r in rows if r["arm"] == arm]
         keys = [k for k in mine[0] if k not in ("arm", "seed")]
-        summary[arm] = {k: float(np.mean([r[k] for r in mine if k in r])) for k in keys}
+        summary[arm] = {k: spread([r[k] for r in mine if k in r]) for k in keys}
     for arm, figures in summary.items():
-        print(arm, ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+        print(
+            arm,
+            ", ".join(
+                f"{k} {v['median']:.3f} [{v['min']:.3f}, {v['max']:.3f}]"
+                for k, v in figures.items()
+            ),
+        )
     write_json(
-        {"config": base.to_dict(), "patients": args.patients, "rows": rows, "summary": summary},
+        {
+            "config": base.to_dict(),
+            "patients": args.patients,
+            "threads": torch.get_num_threads(),
+            "rows": rows,
+            "summary": summary,
+        },
         args.out,
     )
 

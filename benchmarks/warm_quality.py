@@ -33,16 +33,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.experiments.resampling import _tau
 from core.experiments.sim_bench import (
     SimBenchConfig,
     held_out_ids,
     import_data,
     judge_pairs,
+    paired_tau_difference,
     rater_panel,
     retrain,
 )
 from core.learning.config import TrainConfig
+from core.learning.metrics import severity_tau
 from core.learning.recipes import FIRST_MODEL
 from core.simulation import truth_of
 from core.store import Store
@@ -105,13 +106,15 @@ def run_seed(
                 **{arm: _scores(store, versions[arm]["id"], held_out) for arm in ARMS},
             }
             points.append(point)
-            taus = {arm: _tau(np.array(point[arm]), np.array(point["truth"])) for arm in ARMS}
+            taus = {
+                arm: severity_tau(np.array(point[arm]), np.array(point["truth"])) for arm in ARMS
+            }
             print(
                 f"seed {seed}, {given} answers: tau_truth "
                 + ", ".join(f"{arm} {tau:.3f}" for arm, tau in taus.items()),
                 flush=True,
             )
-        first_tau = _tau(
+        first_tau = severity_tau(
             np.array(_scores(store, first["id"], held_out)),
             np.array([truth[i] for i in held_out]),
         )
@@ -141,35 +144,22 @@ def spread(values: list[float]) -> dict:
 def paired_by_patient(points: list[dict], arm: str, resamples: int, seed: int = 0) -> dict:
     """tau(arm) - tau(scratch) on the same held-out images: the mean over seeds, and a 95%
     interval resampling seeds and, within each, held-out patients (all their images)."""
+
+    def records(name: str) -> list[dict]:
+        return [{"score": p[name], "truth": p["truth"], "patient": p["patient"]} for p in points]
+
     rng = np.random.default_rng(seed)
-    runs = []
-    for p in points:
-        patients = np.array(p["patient"])
-        members = [np.flatnonzero(patients == u) for u in np.unique(patients)]
-        arrays = tuple(np.array(p[k]) for k in (arm, "scratch", "truth"))
-        runs.append((members, *arrays))
-
-    def difference(index, a, b, t) -> float:
-        return _tau(a[index], t[index]) - _tau(b[index], t[index])
-
-    mean = float(np.mean([difference(slice(None), a, b, t) for _, a, b, t in runs]))
-    draws = []
-    for _ in range(resamples):
-        values = []
-        for k in rng.integers(0, len(runs), len(runs)):
-            members, a, b, t = runs[k]
-            drawn = rng.integers(0, len(members), len(members))
-            values.append(difference(np.concatenate([members[u] for u in drawn]), a, b, t))
-        draws.append(np.mean(values))
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return {"mean": mean, "ci95": [float(low), float(high)]}
+    return paired_tau_difference(records(arm), records("scratch"), resamples, rng, "patient")
 
 
 def summarise(runs: list[dict], checkpoints: list[int], resamples: int) -> dict:
     rows = []
     for k, answers in enumerate(checkpoints):
         points = [r["points"][k] for r in runs]
-        taus = {arm: [_tau(np.array(p[arm]), np.array(p["truth"])) for p in points] for arm in ARMS}
+        taus = {
+            arm: [severity_tau(np.array(p[arm]), np.array(p["truth"])) for p in points]
+            for arm in ARMS
+        }
         rows.append(
             {
                 "answers": answers,

@@ -337,22 +337,34 @@ def tau_with_interval(samples: list[dict], resamples: int, rng: np.random.Genera
 
 
 def paired_tau_difference(
-    first: list[dict], second: list[dict], resamples: int, rng: np.random.Generator
+    first: list[dict],
+    second: list[dict],
+    resamples: int,
+    rng: np.random.Generator,
+    unit: str | None = None,
 ) -> dict:
     """tau(first) - tau(second) on the same held-out images: the mean over seeds, and
-    a 95% interval resampling seeds and, within each, the images (the same draw for
-    both, so the image-to-image variation cancels)."""
-    arrays = [
-        (np.asarray(a["score"]), np.asarray(b["score"]), np.asarray(a["truth"]))
-        for a, b in zip(first, second, strict=True)
-    ]
-    mean = float(np.mean([_tau(a, t) - _tau(b, t) for a, b, t in arrays]))
+    a 95% interval resampling seeds and, within each, the images, or with ``unit`` (a key
+    of ``first``'s records, e.g. "patient") the units with all their images; the same
+    draw for both, so the image-to-image variation cancels."""
+    runs = []
+    for a, b in zip(first, second, strict=True):
+        truth = np.asarray(a["truth"])
+        if unit is None:
+            members = [np.array([k]) for k in range(len(truth))]
+        else:
+            units = np.asarray(a[unit])
+            members = [np.flatnonzero(units == u) for u in np.unique(units)]
+        runs.append((members, np.asarray(a["score"]), np.asarray(b["score"]), truth))
+    mean = float(np.mean([_tau(a, t) - _tau(b, t) for _, a, b, t in runs]))
     draws = []
     for _ in range(resamples):
         values = []
-        for k in rng.integers(0, len(arrays), len(arrays)):
-            a, b, t = arrays[k]
-            index = rng.integers(0, len(t), len(t))
+        for k in rng.integers(0, len(runs), len(runs)):
+            members, a, b, t = runs[k]
+            index = np.concatenate(
+                [members[u] for u in rng.integers(0, len(members), len(members))]
+            )
             values.append(_tau(a[index], t[index]) - _tau(b[index], t[index]))
         draws.append(np.mean(values))
     low, high = np.percentile(draws, [2.5, 97.5])

@@ -85,9 +85,15 @@ def compare_with(store: Store, model: dict, active: dict) -> Comparison | None:
     if not rows:
         return None
     position = {r["id"]: k for k, r in enumerate(rows)}
+    dataset_id = model["dataset_id"]
+    standing = (
+        store.judgments.effective_about(dataset_id)
+        if dataset_id is not None
+        else store.judgments.effective()
+    )
     held_out = [
         j
-        for j in store.judgments.effective()
+        for j in standing
         if j["outcome"] in ("left", "right")
         and j["left_image_id"] in position
         and j["right_image_id"] in position

@@ -92,3 +92,30 @@ def test_a_guessing_rater_and_a_weighted_curve_beside_the_unweighted_one():
     assert "minus_unweighted" not in plain
     with pytest.raises(ValueError, match="starts with none"):
         SimBenchConfig(weightings=("reliability",))
+
+
+def test_paired_tau_difference_resamples_patients_with_all_their_images():
+    """The point difference is the plain tau difference; resampling patients whose images
+    share an error gives a wider interval than resampling images one by one."""
+    from scipy.stats import kendalltau
+
+    from core.experiments.sim_bench import paired_tau_difference
+
+    rng = np.random.default_rng(0)
+    patients = np.repeat(np.arange(12), 8)
+    truth = rng.normal(size=12)[patients] + rng.normal(size=patients.size) * 0.2
+    shared = rng.normal(size=12)[patients]  # one error for all of a patient's images
+    first = {"score": truth + shared, "truth": truth, "patient": patients}
+    second = {"score": truth + rng.normal(size=patients.size) * 0.3, "truth": truth}
+    plain = (
+        kendalltau(first["score"], truth).statistic - kendalltau(second["score"], truth).statistic
+    )
+
+    def width(unit):
+        result = paired_tau_difference([first], [second], 300, np.random.default_rng(1), unit)
+        assert result["mean"] == pytest.approx(plain)
+        low, high = result["ci95"]
+        assert low <= result["mean"] <= high
+        return high - low
+
+    assert width("patient") > 1.5 * width(None)
