@@ -29,7 +29,13 @@ from core.learning.train import TrainingDiverged, TrainResult, total_steps, trai
 
 from .datasets import BenchmarkData
 from .report import CON_STEP, REFERENCE, machine
-from .resampling import Answers, drop_difference, summarise_with_intervals
+from .resampling import (
+    Answers,
+    drop_difference,
+    runs_by_seed,
+    shared_seeds,
+    summarise_with_intervals,
+)
 
 CONSTANT = "constant"
 
@@ -84,8 +90,9 @@ def _typed(key: str, value: str):
 
 @dataclass
 class Collected:
-    """What the runs leave for the report: one row per scored model and seed, and each
-    label's answers on the test images (clean and degraded), run by run."""
+    """What the runs leave for the report: one row per scored model and seed (a diverged
+    run keeps its row, with its seed and the reason), and each label's answers on the
+    test images (clean and degraded), run by run, each carrying its seed."""
 
     runs: list[dict] = field(default_factory=list)
     answers: dict[str, list[Answers]] = field(default_factory=dict)
@@ -160,10 +167,10 @@ def score_run(
     train_set, val, test, _ = data
     for label, model in trained.models:
         metrics, outputs = evaluate_with_outputs(model, train_set, val, test)
-        collected.answers.setdefault(label, []).append(_answers(outputs))
+        collected.answers.setdefault(label, []).append(_answers(outputs, trained.seed))
         if test_degraded is not None:
             _, worse = evaluate_with_outputs(model, train_set, val, test_degraded)
-            collected.degraded.setdefault(label, []).append(_answers(worse))
+            collected.degraded.setdefault(label, []).append(_answers(worse, trained.seed))
         collected.runs.append(
             {
                 "arm": label,
@@ -182,8 +189,8 @@ def score_run(
         )
 
 
-def _answers(outputs) -> Answers:
-    return Answers(outputs.predicted, outputs.predicted_bayes, outputs.score)
+def _answers(outputs, seed: int) -> Answers:
+    return Answers(outputs.predicted, outputs.predicted_bayes, outputs.score, seed)
 
 
 def summarise(
@@ -201,15 +208,16 @@ def summarise(
     images. ``seeds``: the first seed and how many."""
     train_set, val, test, test_source = data
     truth = test.health if test.health_is_truth else None
+    classes = grade_count(data)
     started = time.perf_counter()
     methods = summarise_with_intervals(
-        test.grades, collected.answers, truth, (REFERENCE, CON_STEP), resamples
+        test.grades, collected.answers, truth, (REFERENCE, CON_STEP), resamples, classes=classes
     )
     log(f"bootstrap ({resamples} resamples): {time.perf_counter() - started:.0f} s")
     for label, summary in methods.items():
         summary.update(_run_figures(label, collected))
     robustness = (
-        _robustness(test.grades, collected.answers, collected.degraded, truth, resamples)
+        _robustness(test.grades, collected.answers, collected.degraded, truth, resamples, classes)
         if degraded is not None
         else None
     )
@@ -234,16 +242,25 @@ def summarise(
     }
 
 
+def grade_count(data: BenchmarkData) -> int:
+    """How many grades the models can answer: the probe learns every grade of the
+    training and validation splits, and the test split may hold more."""
+    train_set, val, test, _ = data
+    return int(max(s.grades.max() for s in (train_set, val, test))) + 1
+
+
 def _run_figures(label: str, collected: Collected) -> dict:
-    """A label's diverged runs, mean training time and speed, and its budget."""
+    """A label's diverged runs (counted, and their seeds: a run of ``conpro:con`` is lost
+    with its arm's run), mean training time and speed, and its budget."""
+    arm, _, phase = label.partition(":")
     mine = [r for r in collected.runs if r["arm"] == label and "diverged" not in r]
-    figures: dict = {"diverged": sum(r["arm"] == label and "diverged" in r for r in collected.runs)}
+    lost = [r["seed"] for r in collected.runs if r["arm"] in (label, arm) and "diverged" in r]
+    figures: dict = {"diverged": len(lost), "diverged_seeds": sorted(set(lost))}
     if mine:
         figures["train_seconds"] = float(np.mean([r["train_seconds"] for r in mine]))
         figures["train_images_per_second"] = float(
             np.mean([r["train_images_per_second"] for r in mine])
         )
-    arm, _, phase = label.partition(":")
     spent = collected.budget.get(arm, {})
     figures["budget"] = {phase: spent[phase]} if phase else spent
     return figures
@@ -255,31 +272,41 @@ def _robustness(
     degraded: dict[str, list[Answers]],
     truth: np.ndarray | None,
     resamples: int,
+    classes: int | None = None,
 ) -> dict:
     """Per method: its figures on degraded test images and the drop from clean to
-    degraded (clean minus degraded, run k against run k on the same resample of images:
-    a positive drop is a loss)."""
+    degraded (clean minus degraded, a run against itself, seed by seed, on the same
+    resample of images: a positive drop is a loss); and how much less it loses than
+    ConPro and SupCon-2, at the first seed both ran."""
     result = {}
     for label, runs in degraded.items():
         worse = f"{label}@degraded"
         summary = summarise_with_intervals(
-            grades, {label: clean[label], worse: runs}, truth, (label,), resamples
+            grades, {label: clean[label], worse: runs}, truth, (label,), resamples, classes=classes
         )
         result[label] = {
             "degraded": summary[worse]["metrics"],
             "drop": dict(summary[worse]["paired"][label]),
         }
-        # against ConPro and SupCon-2: how much less this method loses (first runs)
+        # against ConPro and SupCon-2: how much less this method loses (a seed both ran)
         for reference in ("conpro", "supcon2"):
             if reference == label or reference not in degraded:
                 continue
+            mine, theirs = (
+                (runs_by_seed(m, clean[m]), runs_by_seed(m, degraded[m]))
+                for m in (label, reference)
+            )
+            seeds = shared_seeds(mine[0], theirs[0])
+            if not seeds:
+                continue
             result[label][f"smaller_drop_than_{reference}"] = drop_difference(
                 grades,
-                (clean[label][0], runs[0]),
-                (clean[reference][0], degraded[reference][0]),
+                (mine[0][seeds[0]], mine[1][seeds[0]]),
+                (theirs[0][seeds[0]], theirs[1][seeds[0]]),
                 ("macro_f1", "tau_abnormal"),
                 truth,
                 resamples,
+                classes=classes,
             )
     return result
 
