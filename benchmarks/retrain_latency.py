@@ -26,6 +26,7 @@ from pathlib import Path
 from core.demo import COHORT_DATASET, seed_demo
 from core.simulation import SimulatedRater, judge_pairs, truth_of
 from core.store import AlreadyJudged, Store
+from core.worker.activation import HELD_BACK
 
 from .common import write_json
 
@@ -118,6 +119,7 @@ def main() -> None:
                         "status": m["status"],
                         "map": m["chain"],
                         "error": m["error"],
+                        "held_back": (m["metrics"] or {}).get(HELD_BACK),
                     }
                     for m in store.models.list()
                 }

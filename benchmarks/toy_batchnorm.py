@@ -3,7 +3,8 @@
 per seed of the app's recipe (``FIRST_MODEL``) at the toy's size and budget, with each
 BatchNorm mode during PrO: ``train`` (the paper: the pairs' batch statistics, while the
 anchor is read in eval mode), ``frozen`` (the Con step's statistics) and ``mixed`` (the
-anchor's normals share the pairs' batch). Run it at 1 and at 2 threads:
+anchor's normals share the pairs' batch); and, as the control, the same network
+untrained (method ``random``). Run it at 1 and at 2 threads:
 
     OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.toy_batchnorm --threads 1
     .venv/bin/python -m benchmarks.toy_batchnorm --threads 2
@@ -45,6 +46,9 @@ def main() -> None:
     for mode in args.modes.split(","):
         report[mode] = [toy_tau(seed, pro_batchnorm=mode) for seed in range(args.seeds)]
         print(f"BatchNorm {mode} during PrO: tau per seed {report[mode]}", flush=True)
+    # the control: the same network untrained, which sees the toy's brightness too
+    report["untrained"] = [toy_tau(seed, method="random") for seed in range(args.seeds)]
+    print(f"untrained (method random): tau per seed {report['untrained']}", flush=True)
     write_json(report, args.out or f"docs/bench/toy_batchnorm_{args.threads}thread.json")
 
 

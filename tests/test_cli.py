@@ -99,3 +99,20 @@ def test_a_training_job_from_the_command_line_names_its_dataset_by_id_or_name(
     capsys.readouterr()
     assert main([*submit, "dataset_id=99"]) == 2
     assert capsys.readouterr().err.strip() == "error: There is no dataset number 99."
+
+
+def test_training_options_keep_the_base_recipes_stem_unless_a_size_is_asked_for():
+    import argparse
+
+    from core.commands.training import config_from_args
+    from core.learning.recipes import FIRST_MODEL
+
+    def args(**given):
+        names = ("epochs", "image_size", "backbone", "device", "batch_size", "pairs")
+        return argparse.Namespace(**{n: given.get(n) for n in names})
+
+    kept = config_from_args(args(epochs=3.0), FIRST_MODEL)
+    assert kept.small_input is FIRST_MODEL.small_input is False
+    assert kept.epochs == 3.0 and kept.pairs_per_phase is None  # passes replace the budget
+    assert config_from_args(args(image_size=48), FIRST_MODEL).small_input is True
+    assert config_from_args(args(image_size=224), FIRST_MODEL).small_input is False

@@ -43,7 +43,9 @@ def config_from_args(
     if "epochs" in given and "pairs_per_phase" not in given:
         given["pairs_per_phase"] = None  # passes asked for: not the base's fixed budget
     config = replace(base or TrainConfig(), **given)
-    # large inputs use the standard ImageNet stem
+    if "image_size" not in given:
+        return config  # the base's stem at the base's size
+    # a size asked for gets the stem that suits it: large inputs ImageNet's
     return replace(config, small_input=uses_small_input(config.image_size))
 
 

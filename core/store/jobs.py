@@ -37,16 +37,18 @@ class Jobs:
             return self._store.db.insert("jobs", row)
 
     def claim(self, worker_id: str, kinds: tuple[str, ...] = JOB_KINDS) -> dict | None:
-        """Atomically take the oldest queued job of ``kinds``; None when there is none.
-        SQLite: under its single write lock. PostgreSQL: the row is locked, and rows other
-        workers hold are skipped (``FOR UPDATE SKIP LOCKED``), so workers never wait on
-        each other nor take the same job."""
+        """Atomically take the oldest queued job of ``kinds``, a training last (a trained
+        version's map, or an import, does not wait behind the next training: with two
+        first models queued, the first map comes after one training, not two); None when
+        there is none. SQLite: under its single write lock. PostgreSQL: the row is locked,
+        and rows other workers hold are skipped (``FOR UPDATE SKIP LOCKED``), so workers
+        never wait on each other nor take the same job."""
         marks = ",".join("?" * len(kinds))
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._store.is_postgres else ""
         with self._store.transaction(serialize=False):
             row = self._store.one(
                 f"SELECT id FROM jobs WHERE status = 'queued' AND kind IN ({marks}) "
-                f"ORDER BY id LIMIT 1{skip_locked}",
+                f"ORDER BY CASE WHEN kind = 'train' THEN 1 ELSE 0 END, id LIMIT 1{skip_locked}",
                 list(kinds),
             )
             if row is None:

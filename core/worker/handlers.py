@@ -180,12 +180,15 @@ def handle_project(store: Store, job: dict, report: Reporter, context: JobContex
     for number, (method, dims) in enumerate(chosen):
         report.check(number / len(chosen), f"projecting: {method} {dims}-D", force=True)
         store.embeddings.save_projection(model_id, method, ids, project(vectors, method, dims))
-    store.models.chain_ready(model_id)
-    activated = False
+    verdict = None
     if job["params"].get("activate_if_better"):
         verdict = judge(store, store.models.get(model_id))  # against the active version
-        store.models.add_metrics(model_id, verdict.record)
-        activated = verdict.activate
+    # one transaction: whoever sees the map ready also sees the verdict and its outcome
+    with store.transaction():
+        if verdict is not None:
+            store.models.add_metrics(model_id, verdict.record)
+        store.models.chain_ready(model_id)
+        activated = verdict is not None and verdict.activate
         if activated:
             store.models.activate(model_id)
     return {

@@ -1,4 +1,4 @@
-from core.learning.recipes import FIRST_MODEL
+from core.learning.recipes import FIRST_MODEL, steps_per_phase
 from core.store import Store
 from tests.pages.conftest import page, sign_in
 
@@ -7,28 +7,31 @@ def test_queue_a_training_job_from_the_form(seeded_db):
     app = sign_in(page("training"))
     assert not app.exception
     app.selectbox[0].set_value("semise")
-    assert app.number_input[0].label == "Epochs"  # the first-run recipe's budget: passes
-    assert app.number_input[0].value == FIRST_MODEL.epochs
-    app.number_input[0].set_value(3.0)
+    # the first-run recipe's budget is fixed, so the form asks for steps a phase
+    assert app.number_input[0].label == "Steps per phase"
+    assert app.number_input[0].value == steps_per_phase(FIRST_MODEL) == 300
+    app.number_input[0].set_value(40)
     app.button[0].click().run()  # the form's submit button
     with Store(seeded_db) as store:
         (job,) = store.jobs.list()
         config = job["params"]["config"]
         assert job["kind"] == "train" and config["method"] == "semise"
-        assert config["epochs"] == 3.0 and config["pro_batchnorm"] == "mixed"
+        assert config["pairs_per_phase"] == 40 * FIRST_MODEL.batch_size
+        assert config["pro_batchnorm"] == "mixed" and config["small_input"] is False
 
 
-def test_a_fixed_budget_in_the_defaults_is_asked_for_in_steps(seeded_db):
+def test_defaults_in_passes_are_asked_for_in_epochs(seeded_db):
     with Store(seeded_db) as store:
-        store.settings.set("train_defaults", {"pairs_per_phase": 640, "batch_size": 32})
+        store.settings.set("train_defaults", {"epochs": 4.0, "pairs_per_phase": None})
     app = sign_in(page("training"))
-    assert app.number_input[0].label == "Steps per phase"
-    assert app.number_input[0].value == 20
-    app.number_input[0].set_value(40)
+    assert app.number_input[0].label == "Epochs"
+    assert app.number_input[0].value == 4.0
+    app.number_input[0].set_value(3.0)
     app.button[0].click().run()
     with Store(seeded_db) as store:
         (job,) = store.jobs.list()
-        assert job["params"]["config"]["pairs_per_phase"] == 40 * 32
+        assert job["params"]["config"]["epochs"] == 3.0
+        assert job["params"]["config"]["pairs_per_phase"] is None
 
 
 def test_cancel_a_queued_job_and_change_the_retrain_setting(seeded_db):

@@ -33,6 +33,15 @@ def test_two_workers_never_claim_the_same_job(tmp_path):
         assert {j["status"] for j in store.jobs.list(limit=100)} == {"running"}
 
 
+def test_a_trained_versions_map_goes_before_the_next_training(db_location):
+    with Store(db_location) as store:
+        first, second = store.jobs.submit("train"), store.jobs.submit("train")
+        assert store.jobs.claim("w")["id"] == first
+        embed = store.jobs.submit("embed")  # queued by the first training, after the second
+        imported = store.jobs.submit("import")
+        assert [store.jobs.claim("w")["id"] for _ in range(3)] == [embed, imported, second]
+
+
 def test_reporter_writes_heartbeat_progress_and_eta(store):
     job_id = store.jobs.submit("train")
     store.jobs.claim("w")
