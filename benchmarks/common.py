@@ -25,6 +25,17 @@ def fresh_database(maintenance_url: str) -> str:
     return maintenance_url.rsplit("/", 1)[0] + "/" + name
 
 
+def spread(values: list[float]) -> dict[str, float]:
+    """Mean, min, median and max of a figure over runs, and how many runs."""
+    return {
+        "mean": float(np.mean(values)),
+        "min": float(np.min(values)),
+        "median": float(np.median(values)),
+        "max": float(np.max(values)),
+        "runs": len(values),
+    }
+
+
 def write_json(report: dict, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,16 +19,16 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from core.demo import COHORT_DATASET, RETINA_DATASET, seed_demo
+from core.experiments.fair import typed_setting
 from core.learning.from_store import train_version
 from core.learning.recipes import FIRST_MODEL
 from core.store import Store
 from core.synthetic import CohortConfig
 
-from .common import write_json
+from .common import spread, write_json
 
 ARMS = (
     ("both", "one model for both", None),
@@ -47,31 +47,6 @@ def measure(store: Store, config, out: Path, dataset: str | None) -> dict:
         k: v for k, v in model["metrics"].items() if "@" in k and k.split("@")[0] in FIGURES
     }
     return {"seconds": seconds, **figures}
-
-
-def spread(values: list[float]) -> dict[str, float]:
-    return {
-        "mean": float(np.mean(values)),
-        "min": float(np.min(values)),
-        "median": float(np.median(values)),
-        "max": float(np.max(values)),
-        "runs": len(values),
-    }
-
-
-def parse_setting(text: str) -> tuple[str, object]:
-    key, _, value = text.partition("=")
-    parsed: object = value
-    if value.lower() in ("true", "false"):
-        parsed = value.lower() == "true"
-    else:
-        for kind in (int, float):
-            try:
-                parsed = kind(value)
-                break
-            except ValueError:
-                continue
-    return key.strip(), parsed
 
 
 def main() -> None:
@@ -106,7 +81,10 @@ def main() -> None:
     if args.batchnorm:
         base = replace(base, pro_batchnorm=args.batchnorm)
     if args.set:
-        base = base.with_settings(**dict(parse_setting(s) for s in args.set))
+        settings = (text.partition("=") for text in args.set)
+        base = base.with_settings(
+            **{k.strip(): typed_setting(k.strip(), v.strip()) for k, _, v in settings}
+        )
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = []

@@ -49,7 +49,7 @@ from core.simulation import truth_of
 from core.store import Store
 from core.worker.activation import judge
 
-from .common import write_json
+from .common import spread, write_json
 
 ARMS = ("warm", "active", "scratch")  # the newest warm version, the active one, scratch
 
@@ -130,15 +130,6 @@ def run_seed(
 def _scores(store: Store, model_id: int, images: list[int]) -> list[float]:
     scores = store.embeddings.severity_scores(model_id)
     return [scores[i][0] for i in images]
-
-
-def spread(values: list[float]) -> dict:
-    return {
-        "mean": float(np.mean(values)),
-        "min": float(np.min(values)),
-        "median": float(np.median(values)),
-        "max": float(np.max(values)),
-    }
 
 
 def paired_by_patient(points: list[dict], arm: str, resamples: int, seed: int = 0) -> dict:

@@ -73,11 +73,12 @@ def parse_arm(text: str) -> Arm:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"variant setting {item!r} is not key=value")
-        overrides.append((key.strip(), _typed(key.strip(), value.strip())))
+        overrides.append((key.strip(), typed_setting(key.strip(), value.strip())))
     return Arm(label.strip(), tuple(overrides))
 
 
-def _typed(key: str, value: str):
+def typed_setting(key: str, value: str):
+    """A ``key=value`` setting's value as the type of ``TrainConfig``'s field."""
     default = TrainConfig.default_of(key)  # raises for an unknown setting
     if isinstance(default, bool):
         return value.lower() in ("1", "true", "yes")
