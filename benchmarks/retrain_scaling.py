@@ -33,10 +33,12 @@ from pathlib import Path
 import torch
 
 from core.demo import COHORT_DATASET, DEMO_COHORT, import_cohort
+from core.learning.method_info import PREFERENCE_PHASES
 from core.learning.recipes import FIRST_MODEL
-from core.learning.train import judgment_steps
+from core.learning.train import judgment_steps, total_steps
 from core.simulation import SimulatedRater, truth_of
 from core.store import AlreadyJudged, Answer, Store
+from core.worker.activation import HELD_BACK
 from core.worker.runner import Worker, WorkerConfig
 from core.worker.train_job import train_job
 
@@ -101,6 +103,14 @@ def timed_retrain(db: Path, draw: random.Random, panel: list) -> tuple[float, di
     return seconds, newest
 
 
+def scratch_preference_steps(answers: int, images: int) -> int:
+    """The preference steps a retrain from scratch would run with ``answers`` standing:
+    the recipe's fixed phase, or longer, so that each answer is drawn
+    ``judgment_passes`` times (``core.learning.train``'s rule)."""
+    fixed = total_steps(FIRST_MODEL, images, next(iter(PREFERENCE_PHASES)))
+    return max(fixed, judgment_steps(FIRST_MODEL, answers, FIRST_MODEL.judgment_share))
+
+
 def summary(model: dict) -> dict:
     metrics = model["metrics"]
     return {
@@ -111,6 +121,8 @@ def summary(model: dict) -> dict:
         "tau_truth_held_out": metrics.get(f"tau_truth@{COHORT_DATASET}"),
         "val_tau": metrics.get("val_tau"),
         "val_judgment_agreement": metrics.get("val_judgment_agreement"),
+        "activated": bool(model["active"]),
+        "held_back": metrics.get(HELD_BACK),
     }
 
 
@@ -147,9 +159,7 @@ def main() -> None:
                 add_answers(store, max(0, size - NEW - standing), draw, panel)
             seconds, version = timed_retrain(db, draw, panel)
             row = {"answers": size, "warm_seconds": round(seconds, 1), "warm": summary(version)}
-            row["scratch_preference_steps"] = judgment_steps(
-                FIRST_MODEL, size, FIRST_MODEL.judgment_share
-            )
+            row["scratch_preference_steps"] = scratch_preference_steps(size, images)
             if size in scratch_sizes:
                 started = time.perf_counter()
                 scratch = retrain(db, "scratch")
