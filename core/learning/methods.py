@@ -84,17 +84,12 @@ def con_step(net: SeverityNet, ctx: StepContext):
 def _preference(net: SeverityNet, ctx: StepContext) -> torch.Tensor:
     normals = ctx.normals()
     pairs = ctx.preferences().sample(ctx.config.batch_size, ctx.rng)
+    pair_views = ctx.views(np.concatenate([pairs.i, pairs.j]))
     if ctx.config.pro_batchnorm == "mixed":
-        # a departure from the paper: the anchor's normals share the pairs' forward pass,
-        # so BatchNorm normalises anchor and pairs by the same (mixed) batch statistics;
-        # the anchor is detached, as the paper means it
-        v = net.preference(torch.cat([normals, ctx.views(np.concatenate([pairs.i, pairs.j]))]))
-        anchor = v[: len(normals)].float().mean(dim=0).detach()
-        v_i, v_j = v[len(normals) :].float().chunk(2)
+        anchor, v = _mixed_forward(net, normals, pair_views)
     else:
-        anchor = normality_anchor(net, normals)
-        v = net.preference(ctx.views(np.concatenate([pairs.i, pairs.j])))
-        v_i, v_j = v.float().chunk(2)
+        anchor, v = normality_anchor(net, normals), net.preference(pair_views).float()
+    v_i, v_j = v.chunk(2)
     loss = preference_loss(
         v_i,
         v_j,
@@ -108,6 +103,16 @@ def _preference(net: SeverityNet, ctx: StepContext) -> torch.Tensor:
         normals = net.preference(ctx.views(_normal_sample(ctx))).float()
         loss = loss + ctx.config.normal_pull * normal_anchor_distance(normals, anchor)
     return loss
+
+
+def _mixed_forward(
+    net: SeverityNet, normals: torch.Tensor, pair_views: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The anchor and the pairs' vectors from one forward pass. A departure from the
+    paper: BatchNorm normalises anchor and pairs by the same (mixed) batch statistics.
+    The anchor is detached, as the paper means it."""
+    v = net.preference(torch.cat([normals, pair_views])).float()
+    return v[: len(normals)].mean(dim=0).detach(), v[len(normals) :]
 
 
 def _normal_sample(ctx: StepContext) -> np.ndarray:
