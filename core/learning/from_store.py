@@ -153,6 +153,10 @@ def ordering_by_dataset(
     return figures
 
 
+def _graded(images: ImageSet) -> ImageSet:
+    return images.subset(np.flatnonzero(images.grades >= 0))
+
+
 def evaluate_on_store(
     result: TrainResult,
     splits: dict[str, ImageSet],
@@ -163,12 +167,15 @@ def evaluate_on_store(
     held-out judgments are those whose two images are both outside the training split."""
     train_set, val = splits["train"], splits["val"]
     target = splits.get("test", val)
-    graded = target.grades >= 0
     metrics: dict = {
         "evaluated_on": "test" if "test" in splits else "val",
     }
-    if graded.sum() >= 2 and (train_set.grades >= 0).sum() >= 2:
-        metrics.update(evaluate(result, train_set, val, target.subset(graded.nonzero()[0])))
+    # the probe and its figures need grades: a study may hold ungraded images beside them
+    graded = {
+        name: _graded(s) for name, s in (("train", train_set), ("val", val), ("test", target))
+    }
+    if all(len(s) >= 2 for s in graded.values()):
+        metrics.update(evaluate(result, graded["train"], graded["val"], graded["test"]))
     if dataset_names is not None:
         metrics.update(ordering_by_dataset(result, splits, dataset_names))
     from .evaluate import agreement_on

@@ -9,6 +9,7 @@ from core.learning.checkpoint import load_checkpoint, save_checkpoint
 from core.learning.config import TrainConfig
 from core.learning.data import ImageSet
 from core.learning.evaluate import evaluate
+from core.learning.from_store import evaluate_on_store
 from core.learning.methods import METHODS
 from core.learning.scoring import severity_scores
 from core.learning.train import TrainingCancelled, train
@@ -216,3 +217,23 @@ def test_ordering_figures_are_given_for_each_dataset_of_a_shared_model():
     splits = {"train": data, "val": data, "test": cohort_test}
     figures = ordering_by_dataset(result, splits, names)
     assert (figures["evaluated_on@cohort"], figures["evaluated_on@retina"]) == ("test", "val")
+
+
+def test_ungraded_images_beside_graded_ones_do_not_stop_the_evaluation():
+    """A study may hold a clinic's ungraded images beside a graded cohort: the probe and
+    its figures use the graded images only (before, ``grade_weights`` failed on -1)."""
+    data = toy_set(n=30)
+    result = train(TrainConfig(method="conpro", **TINY), data)
+    with_ungraded = toy_set(n=30, seed=1)
+    with_ungraded.grades[::3] = -1  # a third of every split without a grade
+    splits = {"train": with_ungraded, "val": with_ungraded, "test": with_ungraded}
+
+    metrics = evaluate_on_store(result, splits, [])
+
+    assert {"macro_f1", "qwk", "tau"} <= set(metrics)
+    graded_only = evaluate_on_store(result, {k: _graded_part(v) for k, v in splits.items()}, [])
+    assert metrics["tau"] == pytest.approx(graded_only["tau"])
+
+
+def _graded_part(images):
+    return images.subset(np.flatnonzero(images.grades >= 0))
