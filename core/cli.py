@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.commands import experiments, study, training, worker
+from core.commands import experiments, scoring, study, training, worker
 
-GROUPS = (study, training, experiments, worker)
+GROUPS = (study, training, scoring, experiments, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

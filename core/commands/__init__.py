@@ -4,6 +4,7 @@ dispatches.
 
 - ``study``: import, demo, check, raters, migrate-db
 - ``training``: train
+- ``scoring``: score, export-model
 - ``experiments``: bench, trend-bench, sim-bench
 - ``worker``: worker, jobs
 """

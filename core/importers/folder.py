@@ -39,7 +39,10 @@ def import_folder(
         raise FileNotFoundError(f"The folder {root} does not exist.")
     rows = read_manifest(Path(manifest)) if manifest else {}
     skip = {Path(manifest).resolve()} if manifest else set()
-    files = sorted(p for p in _walk(root) if p.resolve() not in skip) if root.is_dir() else [root]
+    if root.is_dir():
+        files = sorted(p for p in walk_images(root) if p.resolve() not in skip)
+    else:
+        files = [root]
     return import_files(
         store, root if root.is_dir() else root.parent, files, dataset, rows, progress
     )
@@ -57,17 +60,17 @@ def import_files(
     dataset_id = store.datasets.ensure(dataset, source=str(root))
     manifest_rows = dict(manifest_rows or {})
     report = ImportReport()
-    files = [f for p in files for f in (_walk(p) if p.is_dir() else [p])]
+    files = [f for p in files for f in (walk_images(p) if p.is_dir() else [p])]
     real_root = root.resolve()
     for done, path in enumerate(files, start=1):
-        relative = _relative(path, root)
+        relative = relative_name(path, root)
         row = manifest_rows.pop(relative, None)
         _import_one(store, dataset_id, real_root, path, relative, row, report)
         if progress:
             progress(done, len(files) + len(manifest_rows))
     for relative, row in manifest_rows.items():  # listed, but no such file was found
         reason = "listed in the manifest but not found in the folder"
-        if not _inside(real_root, root / relative):
+        if not is_inside(real_root, root / relative):
             reason = "the manifest path leads outside the import folder; it was not read"
         report.add(relative, "rejected", f"manifest line {row.line}: {reason}")
     return report
@@ -82,7 +85,7 @@ def _import_one(
     row: ManifestRow | None,
     report: ImportReport,
 ) -> None:
-    if not _inside(real_root, path):
+    if not is_inside(real_root, path):
         report.add(
             relative,
             "rejected",
@@ -112,7 +115,7 @@ def _import_one(
 
 def _decode(store: Store, path: Path, relative: str, facts: ImageFacts | None):
     facts = facts or ImageFacts()
-    if _is_dicom(path):
+    if is_dicom(path):
         dicom = decode_dicom(path)
         patient = facts.patient_source_id or dicom.patient_source_id
         visit_date = facts.visit_date
@@ -148,7 +151,7 @@ def redact(text: str, identifiers: list[str]) -> str:
     return text
 
 
-def _is_dicom(path: Path) -> bool:
+def is_dicom(path: Path) -> bool:
     if path.suffix.lower() in DICOM_SUFFIXES:
         return True
     if path.suffix.lower() in RASTER_SUFFIXES:
@@ -160,7 +163,7 @@ def _is_dicom(path: Path) -> bool:
         return False
 
 
-def _walk(root: Path) -> list[Path]:
+def walk_images(root: Path) -> list[Path]:
     """Files below ``root``. Symlinked folders are not followed; symlinked files are
     listed so that they can be refused, with a reason, when they lead outside."""
     return [
@@ -170,14 +173,14 @@ def _walk(root: Path) -> list[Path]:
     ]
 
 
-def _inside(real_root: Path, path: Path) -> bool:
+def is_inside(real_root: Path, path: Path) -> bool:
     try:
         return path.resolve().is_relative_to(real_root)
     except OSError:
         return False
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative_name(path: Path, root: Path) -> str:
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

@@ -3,6 +3,7 @@ small: RetinaMNIST is 1,200 images of 28 px), loaded from the store or an ``.npz
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def image_set_from_rows(
     """Pixels and facts of the given image rows (as returned by ``store.images.query``);
     ``with_lesions`` also reads their recorded lesions (training needs them, embedding
     does not)."""
-    pixels = np.stack([_square(load_pixels(store.media_path(r["pixel_path"])), size) for r in rows])
+    pictures = (load_pixels(store.media_path(r["pixel_path"])) for r in rows)  # one at a time
     recorded = store.images.lesions([r["id"] for r in rows]) if with_lesions else {}
     lesions = None
     if recorded:  # where the generator (or a manifest) said where lesions are
@@ -120,7 +121,7 @@ def image_set_from_rows(
             scale_lesions(recorded.get(r["id"], []), (r["width"], r["height"]), size) for r in rows
         ]
     return ImageSet(
-        images=to_tensor(pixels, size),
+        images=pictures_to_tensor(pictures, size),
         grades=np.array([-1 if r["grade"] is None else r["grade"] for r in rows]),
         health=np.array(
             [np.nan if r["known_severity"] is None else r["known_severity"] for r in rows],
@@ -132,6 +133,19 @@ def image_set_from_rows(
         datasets=np.array([r["dataset_id"] for r in rows], dtype=int),
         lesions=lesions,
     )
+
+
+def pictures_to_tensor(pictures: Iterable[np.ndarray], size: int) -> torch.Tensor:
+    """What a version sees of 8-bit pictures of any size (H x W grey or H x W x 3 RGB, as
+    the importers decode them): each resized to ``size`` pixels a side in 8 bits as it
+    comes (only the small copies are kept), then normalised as ``to_tensor`` does. Grey
+    pictures are repeated on three channels, as reading their stored PNG in RGB does. The
+    one preprocessing of the app's embeddings and of ``python -m core score``."""
+    return to_tensor(np.stack([_square(_rgb(p), size) for p in pictures]), size)
+
+
+def _rgb(picture: np.ndarray) -> np.ndarray:
+    return np.repeat(picture[..., None], 3, axis=2) if picture.ndim == 2 else picture
 
 
 def _square(pixels: np.ndarray, size: int) -> np.ndarray:
