@@ -1,8 +1,14 @@
 """Severity Studio: the Streamlit entry point. Navigation only; each page is a file."""
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Severity Studio", page_icon=":material/visibility:", layout="wide")
+# A file the app serves itself: a ":material/..." icon is fetched from a public font host
+# on every page load, which a hospital network blocks and which tells a third party.
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
+
+st.set_page_config(page_title="Severity Studio", page_icon=str(FAVICON), layout="wide")
 
 PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/folder_open:", default=True),

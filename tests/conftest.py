@@ -1,5 +1,8 @@
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
 from PIL import Image
 
 from core.store import Store
@@ -7,6 +10,13 @@ from core.store.database import dispose
 from devtools.postgres import PostgresMissing, throwaway_cluster
 
 BACKENDS = ("sqlite", "postgresql")
+
+# Property tests draw the same examples on every run, so CI is reproducible and a failure
+# seen once is seen again; no example database is kept on disk. HYPOTHESIS_PROFILE=explore
+# (with SEVERITY_PROPERTY_EXAMPLES=2000, say) draws new examples each time, for a nightly run.
+settings.register_profile("reproducible", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 
 @pytest.fixture(scope="session")
