@@ -14,7 +14,13 @@ from pathlib import Path
 
 from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
 
-COLOURS = {"random": "C0", "active": "C1", "random+reliability": "C2"}
+COLOURS = {
+    "random": "C0",
+    "active": "C1",
+    "random+reliability": "C2",
+    "coverage": "C4",
+    "no-answers": "C7",
+}
 
 
 def title(report: dict) -> str:
@@ -35,7 +41,7 @@ def main() -> None:
     for axis, report in zip(axes[0], reports, strict=True):
         for name, entry in report["strategies"].items():
             colour = COLOURS.get(name, "C3")
-            curve = entry["curve"]
+            curve = [row for row in entry["curve"] if "model_tau_truth" in row]  # with seeds
             x = [row["checkpoint"] for row in curve]
             model = [row["model_tau_truth"] for row in curve]
             axis.plot(x, [m["mean"] for m in model], "o-", color=colour, label=f"{name}: model")
@@ -46,8 +52,11 @@ def main() -> None:
                 color=colour,
                 alpha=0.15,
             )
-            bt = [row["bradley_terry_tau_truth"]["mean"] for row in curve]
-            axis.plot(x, bt, "x--", color=colour, alpha=0.7, label=f"{name}: Bradley-Terry")
+            judged = [(r["checkpoint"], r["bradley_terry_tau_truth"]) for r in curve]
+            judged = [(c, bt["mean"]) for c, bt in judged if bt]  # the control judges nothing
+            if judged:
+                xs, bt = zip(*judged, strict=True)
+                axis.plot(xs, bt, "x--", color=colour, alpha=0.7, label=f"{name}: Bradley-Terry")
         if report.get("first_model"):
             axis.axhline(report["first_model"]["mean"], color="grey", lw=0.8, ls=":")
         axis.set_title(title(report), fontsize=10)

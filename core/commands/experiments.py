@@ -60,7 +60,12 @@ def add_parsers(commands) -> None:
     add_training_options(trend)
 
     sim = commands.add_parser(
-        "sim-bench", help="learning curves of pair strategies with a simulated rater"
+        "sim-bench",
+        help="learning curves of pair strategies with a simulated rater, with controls",
+        description="Arms: random, active, coverage (never-answered images first, as "
+        "active serves them), no-answers (as many training steps, no answers). With --out, "
+        "each seed's result is kept in OUT's name + .seeds/; a later run with the same "
+        "--out skips the seeds kept there and reports on all of them.",
     )
     sim.add_argument("--data", default="synthetic", help="synthetic, or a MedMNIST-style .npz")
     sim.add_argument("--patients", type=int, default=120, help="synthetic cohort size")
@@ -68,13 +73,22 @@ def add_parsers(commands) -> None:
         "--labels", default="grades", help="what the model may use: grades, or normals"
     )
     sim.add_argument("--normals", type=int, default=20, help="with --labels normals")
-    sim.add_argument("--strategies", default="random,active")
+    sim.add_argument("--strategies", default="random,active,coverage,no-answers", help="arms")
     sim.add_argument("--judgments", type=int, default=2000)
-    sim.add_argument("--checkpoints", default="250,500,1000,2000")
+    sim.add_argument("--checkpoints", default="100,250,500,1000,2000")
     sim.add_argument("--rater-noise", type=float, default=0.1, help="on the 0-1 truth")
     sim.add_argument("--position-bias", type=float, default=0.1, help="extra P(left) when unsure")
     sim.add_argument("--lapse", type=float, default=0.05, help="share of random answers")
-    sim.add_argument("--seeds", type=int, default=2)
+    sim.add_argument(
+        "--panel",
+        default="",
+        help="raters' noises, e.g. 0.05,0.1,0.3: a panel answering in equal shares "
+        "instead of the one rater of --rater-noise",
+    )
+    sim.add_argument(
+        "--seeds", default="2", help="a count (5: seeds 0-4), a range (5-9) or a list (0,3,7)"
+    )
+    sim.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     sim.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     sim.add_argument(
         "--guessing-share",
@@ -93,7 +107,12 @@ def add_parsers(commands) -> None:
         action="store_true",
         help="serve repeats as the app does, at the study's repeat share (off by default)",
     )
-    sim.add_argument("--out", help="write the JSON report here")
+    sim.add_argument(
+        "--merge",
+        action="store_true",
+        help="run nothing: report on every seed kept beside --out (after runs side by side)",
+    )
+    sim.add_argument("--out", help="write the JSON report here (and each seed beside it)")
     sim.set_defaults(handler=run_sim_bench)
     add_training_options(sim)
 
@@ -148,33 +167,57 @@ def run_trend_bench(args: argparse.Namespace) -> int:
 
 def run_sim_bench(args: argparse.Namespace) -> int:
     from core.experiments.report import write_report
-    from core.experiments.sim_bench import SimBenchConfig, run_sim_benchmark, sim_table
+    from core.experiments.seed_runs import SeedFolderError, parse_seeds
+    from core.experiments.sim_bench import (
+        SimBenchConfig,
+        merge_seed_results,
+        run_sim_benchmark,
+        sim_table,
+    )
 
-    def numbers(text: str) -> tuple[int, ...]:
-        return tuple(int(x) for x in text.split(",") if x.strip())
+    def listed(text: str, kind: type = str) -> tuple:
+        return tuple(kind(x.strip()) for x in text.split(",") if x.strip())
 
+    if args.merge:
+        if not args.out:
+            raise SystemExit("--merge reports on the seeds kept beside --out: give --out")
+        try:
+            report = merge_seed_results(args.out, args.resamples)
+        except SeedFolderError as exc:
+            raise SystemExit(str(exc)) from exc
+        print(sim_table(report))
+        write_report(report, args.out)
+        return 0
     try:
         config = SimBenchConfig(
             data=args.data,
             patients=args.patients,
             labels=args.labels,
             normals=args.normals,
-            strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
+            strategies=listed(args.strategies),
             judgments=args.judgments,
-            checkpoints=numbers(args.checkpoints),
+            checkpoints=listed(args.checkpoints, int),
             rater_noise=args.rater_noise,
             position_bias=args.position_bias,
             lapse=args.lapse,
-            seeds=args.seeds,
+            seeds=parse_seeds(args.seeds),
             resamples=args.resamples,
             guessing_share=args.guessing_share,
-            weightings=tuple(w.strip() for w in args.weightings.split(",") if w.strip()),
+            weightings=listed(args.weightings),
             repeats=args.repeats,
+            panel=listed(args.panel, float),
         )
     except ValueError as exc:
         raise SystemExit(str(exc)) from exc
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     base = config_from_args(args, FIRST_MODEL)  # the app's first model, as changed
-    report = run_sim_benchmark(config, base)
+    try:
+        report = run_sim_benchmark(config, base, args.out)
+    except SeedFolderError as exc:  # a seed folder of other settings
+        raise SystemExit(str(exc)) from exc
     print(sim_table(report))
     if args.out:
         write_report(report, args.out)
