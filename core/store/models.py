@@ -201,13 +201,20 @@ class Models:
         )
         return decode_json_columns(row, "config", "metrics")
 
-    def warm_generations(self, model_id: int) -> int:
-        """How many warm retrains separate this version from the version trained from
-        scratch that it descends from (0 for a version from scratch)."""
-        generations, model = 0, self.get(model_id)
+    def warm_retrains_since_scratch(self, model_id: int) -> int:
+        """How many warm retrains of this version's scope finished since the version
+        trained from scratch that it descends from: those activated and those held back
+        (a held-back retrain ran, and a study whose retrains keep being held back must
+        still reach its scheduled retrain from scratch)."""
+        model = self.get(model_id)
         while model["kind"] == "warm" and model["parent_id"] is not None:
-            generations, model = generations + 1, self.get(model["parent_id"])
-        return generations
+            model = self.get(model["parent_id"])
+        row = self._store.one_row(
+            "SELECT COUNT(*) AS n FROM models WHERE kind = 'warm' AND version > ? "
+            f"AND status IN ('candidate', 'active', 'retired') AND {SAME_SCOPE}",
+            [model["version"], model["dataset_id"]],
+        )
+        return int(row["n"])
 
     def list(self) -> list[dict]:
         rows = self._store.all(f"{WITH_DATASET} ORDER BY m.version DESC")

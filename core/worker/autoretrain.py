@@ -106,9 +106,10 @@ def scratch_every(store: Store) -> int:
 
 
 def retrain_start(store: Store, dataset_id: int) -> str:
-    """Warm, unless the active version is ``scratch_every`` warm retrains away from its
-    ancestor trained from scratch (0: never)."""
+    """Warm, unless ``scratch_every`` warm retrains (activated or held back) have run
+    since the active version's ancestor trained from scratch (0: never)."""
     every, active = scratch_every(store), store.models.active(dataset_id, own_only=True)
-    if every and active is not None and store.models.warm_generations(active["id"]) >= every:
-        return "scratch"
-    return "warm"
+    if not every or active is None:
+        return "warm"
+    due = store.models.warm_retrains_since_scratch(active["id"]) >= every
+    return "scratch" if due else "warm"

@@ -66,7 +66,37 @@ def test_retrains_are_warm_until_the_active_version_is_scratch_every_retrains_aw
         assert starts == ["warm", "warm", "scratch", "warm"]
         # a version from scratch that was not activated does not reset the count
         store.models.create("conpro", {}, dataset_id=dataset)
-        assert store.models.warm_generations(parent["id"]) == 1
+        assert store.models.warm_retrains_since_scratch(parent["id"]) == 1
+
+
+def test_held_back_warm_retrains_count_towards_the_retrain_from_scratch(cohort_db):
+    """Warm retrains that keep being held back leave the active version where it is; the
+    scheduled retrain from scratch must come all the same (else early mistakes stay)."""
+    with Store(cohort_db) as store:
+        dataset = _cohort_id(store)
+        store.settings.set("auto_retrain_every", 5)
+        store.settings.set("scratch_every", 2)
+        active = _active_version(store, dataset, None)
+        starts = []
+        for round_ in range(3):
+            add_judgments(store, 6 * (round_ + 1), rater=f"Dr {round_}")
+            (job,) = maybe_queue_retrains(store)
+            starts.append(store.jobs.get(job)["params"]["start"])
+            store.jobs.request_cancel(job)
+            _held_back_version(store, dataset, active["id"])
+        assert starts == ["warm", "warm", "scratch"]
+        assert store.models.active(dataset, own_only=True)["id"] == active["id"]
+
+
+def _held_back_version(store: Store, dataset: int, parent_id: int) -> dict:
+    """A warm version that finished and was not activated (held back)."""
+    through = store.judgments.high_water_mark()
+    model = store.models.create(
+        "conpro", {}, trained_through=through, dataset_id=dataset, parent_id=parent_id
+    )
+    store.models.finish(model["id"], "models/none.pt", {})
+    store.models.chain_ready(model["id"])
+    return model
 
 
 def _active_version(store: Store, dataset: int, parent_id: int | None) -> dict:
