@@ -19,11 +19,17 @@ each, held-out *patients*; how often a warm retrain was held back as worse than 
 active version; the time of each kind of retrain.
 
     .venv/bin/python -m benchmarks.warm_quality --seeds 5 --checkpoints 250,500,1000
+
+Seeds can run in separate processes (``--first-seed``, ``--seeds``, ``--threads 1``, each
+with its own ``--out``) and be summarised together afterwards:
+
+    .venv/bin/python -m benchmarks.warm_quality --merge a.json b.json --out all.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import tempfile
 import time
@@ -174,6 +180,43 @@ def summarise(runs: list[dict], checkpoints: list[int], resamples: int) -> dict:
     }
 
 
+def report_of(runs: list[dict], settings: dict, checkpoints: list[int], resamples: int) -> dict:
+    report = {"settings": settings, **summarise(runs, checkpoints, resamples), "runs": runs}
+    for row in report["checkpoints"]:
+        d = row["warm_minus_scratch"]
+        print(
+            f"{row['answers']} answers: warm {row['warm_tau_truth']['mean']:.3f}, scratch "
+            f"{row['scratch_tau_truth']['mean']:.3f}, warm minus scratch {d['mean']:+.3f} "
+            f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
+        )
+    print(f"held back: {report['held_back']} of {report['warm_retrains']} warm retrains")
+    return report
+
+
+def merged(paths: list[str], resamples: int) -> dict:
+    """The runs of several result files (complete or ``.partial``) as one report; every
+    file must have been made with the same checkpoints, and a seed may appear once."""
+    runs: dict[int, dict] = {}
+    settings: list[dict] = []
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        settings.append({"file": path, **data.get("settings", {})})
+        for run in data["runs"]:
+            if run["seed"] in runs:
+                raise SystemExit(f"seed {run['seed']} is in more than one file ({path})")
+            runs[run["seed"]] = run
+    same = ("every", "patients", "pairs", "config")  # what must match for runs to pool
+    kinds = {json.dumps({k: s.get(k) for k in same}, sort_keys=True) for s in settings}
+    if len(kinds) != 1:
+        raise SystemExit(f"the files were run with different settings ({', '.join(same)})")
+    points = {tuple(p["answers"] for p in run["points"]) for run in runs.values()}
+    if len(points) != 1:
+        raise SystemExit(f"the files were run with different checkpoints: {sorted(points)}")
+    checkpoints = list(points.pop())
+    ordered = [runs[seed] for seed in sorted(runs)]
+    return report_of(ordered, {"merged": settings}, checkpoints, resamples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -184,33 +227,25 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--patients", type=int, default=120, help="synthetic cohort size")
     parser.add_argument("--pairs", type=int, help="pairs a phase (default: the recipe's)")
+    parser.add_argument("--merge", nargs="+", metavar="JSON", help="summarise earlier runs")
     parser.add_argument("--out", default="docs/bench/warm_quality.json")
     args = parser.parse_args()
+    if args.merge:
+        write_json(merged(args.merge, args.resamples), args.out)
+        return
     torch.set_num_threads(args.threads)
     checkpoints = [int(c) for c in args.checkpoints.split(",")]
     if any(c % args.every for c in checkpoints):
         raise SystemExit("each checkpoint must be a multiple of --every")
     recipe = replace(FIRST_MODEL, pairs_per_phase=args.pairs) if args.pairs else FIRST_MODEL
+    settings = {**vars(args), "config": recipe.to_dict()}
     runs = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         with tempfile.TemporaryDirectory() as folder:
             run = run_seed(seed, checkpoints, args.every, Path(folder), recipe, args.patients)
             runs.append(run)
-        write_json({"runs": runs}, args.out + ".partial")  # a long run keeps its seeds
-    report = {
-        "settings": {**vars(args), "config": recipe.to_dict()},
-        **summarise(runs, checkpoints, args.resamples),
-        "runs": runs,
-    }
-    for row in report["checkpoints"]:
-        d = row["warm_minus_scratch"]
-        print(
-            f"{row['answers']} answers: warm {row['warm_tau_truth']['mean']:.3f}, scratch "
-            f"{row['scratch_tau_truth']['mean']:.3f}, warm minus scratch {d['mean']:+.3f} "
-            f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
-        )
-    print(f"held back: {report['held_back']} of {report['warm_retrains']} warm retrains")
-    write_json(report, args.out)
+        write_json({"settings": settings, "runs": runs}, args.out + ".partial")
+    write_json(report_of(runs, settings, checkpoints, args.resamples), args.out)
 
 
 if __name__ == "__main__":
