@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.commands import experiments, scoring, study, training, worker
+from core.commands import experiments, exports, scoring, study, training, worker
 
-GROUPS = (study, training, scoring, experiments, worker)
+GROUPS = (study, training, scoring, exports, experiments, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from core.exports import database_backup, judgments_csv, judgments_parquet
+from core.exports import (
+    FORMATS,
+    WHATS,
+    database_backup,
+    export_bytes,
+    judgments_csv,
+    judgments_parquet,
+)
 from core.importers import (
     ManifestError,
     NpzFormatError,
@@ -184,6 +192,7 @@ def _export_tab() -> None:
         "application/octet-stream",
         key="export_parquet",
     )
+    _version_exports()
     if st.button("Prepare a database backup", key="prepare_backup"):
         st.download_button(
             "Download backup (SQLite)",
@@ -192,6 +201,37 @@ def _export_tab() -> None:
             "application/x-sqlite3",
             key="backup",
         )
+
+
+def _version_exports() -> None:
+    """A version's scores, embeddings, trend calls or projections, written from one
+    snapshot of the study when the button is clicked."""
+    st.markdown("**A version's results**")
+    ready = {
+        f"v{m['version']} · {m['method']} · {m['dataset'] or 'all datasets'} · {m['status']}": m
+        for m in store.models.list()
+        if m["chain"] == "ready"
+    }
+    if not ready:
+        st.caption("No version has its scores and map yet.")
+        return
+    st.caption(
+        "Scores: one row per image (pseudonymous patient, visit date, dataset, split, "
+        "grade where known, severity score and its spread). Embeddings: one column per "
+        "dimension. Trends: consecutive visits with their probabilities. Projections: "
+        "2-D and 3-D coordinates per method. The README lists every column and its type."
+    )
+    left, middle, right = st.columns(3)
+    version = ready[left.selectbox("Version", list(ready), key="export_version")]["version"]
+    what = middle.selectbox("What", WHATS, key="export_what")
+    file_format = right.radio("Format", FORMATS, horizontal=True, key="export_format")
+    st.download_button(
+        f"Download {what} of v{version} ({file_format})",
+        partial(export_bytes, store.path, version, what, file_format),
+        f"severity-v{version}-{what}.{file_format}",
+        "text/csv" if file_format == "csv" else "application/vnd.apache.parquet",
+        key="export_version_download",
+    )
 
 
 if lead:

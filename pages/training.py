@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.exports import model_card_bytes
+from core.exports.metric_labels import METRICS
 from core.learning.config import uses_small_input
 from core.learning.method_info import METHOD_INFO
 from core.learning.recipes import SCRATCH_EVERY_KEY, steps_per_phase
@@ -16,39 +20,6 @@ from core.worker.status import retrain_blockers
 from core.worker.train_job import train_defaults, train_job
 from pages.common import open_store, signed_in_user, worker_banner
 
-# metric key -> (column title, what it means), in the order the table shows them
-METRICS = {
-    "macro_f1": ("Grade F1 (test)", "Macro-F1 of a small probe predicting the grade, test split."),
-    "maee": ("Grade MAE (test)", "Mean absolute grade error per grade, averaged over grades."),
-    "maee_bayes": ("Grade MAE, Bayes (test)", "The same, with the probe's expected grade."),
-    "qwk": ("Grade kappa (test)", "Quadratic-weighted kappa between predicted and true grade."),
-    "tau": ("Severity order, all (test)", "Kendall tau of the severity score with the grade."),
-    "auc_abnormal": ("Normal vs abnormal AUC", "How well the score separates grade 0 from others."),
-    "tau_abnormal": (
-        "Severity order, abnormal (test)",
-        "Kendall tau of the score with the grade among abnormal images only: the ordering "
-        "that matters clinically.",
-    ),
-    "tau_truth": (
-        "Severity order vs truth (test)",
-        "Kendall tau with the synthetic cohort's known severity (demo data only).",
-    ),
-    "val_macro_f1": ("Grade F1 (validation)", "Macro-F1 on the validation split."),
-    "val_tau": ("Severity order (validation)", "Kendall tau with the grade, validation split."),
-    "val_judgment_agreement": (
-        "Agreement with judgments (validation)",
-        "Share of expert answers about two validation images that the score orders the same way.",
-    ),
-    "trend_test_macro_f1": (
-        "Trend F1 (new patients)",
-        "Macro-F1 of improved / same / deteriorated calls on test-split patients.",
-    ),
-    "trend_test_accuracy": ("Trend accuracy (new patients)", "Share of trend calls right."),
-    "trend_test_majority_accuracy": (
-        "Trend accuracy, always the commonest",
-        "The baseline: always answering the commonest trend.",
-    ),
-}
 # plotted across versions
 KEY_METRICS = ("tau_abnormal", "macro_f1", "val_judgment_agreement")
 
@@ -178,6 +149,23 @@ def _kind(model: dict, number_of: dict[int, int]) -> str:
     return "from scratch"
 
 
+def _model_card_download(models: list[dict]) -> None:
+    """A version's model card, built from the database when the button is clicked."""
+    labels = {f"v{m['version']} · {m['method']} · {m['status']}": m["version"] for m in models}
+    left, right = st.columns([3, 1])
+    version = labels[left.selectbox("Model card of version", list(labels), key="card_version")]
+    right.download_button(
+        "Model card",
+        partial(model_card_bytes, store.path, version),
+        f"model-card-v{version}.md",
+        "text/markdown",
+        key="model_card_download",
+        width="stretch",
+        help="Method and recipe, data, answers used, validation figures, activation "
+        "history, intended use and known limitations: every figure from the database.",
+    )
+
+
 st.subheader("Model versions")
 for blocker in retrain_blockers(store):
     st.error(blocker, icon=":material/error:")
@@ -253,6 +241,8 @@ else:
         "of its dataset only. Only versions whose map is ready can be activated. A version "
         "whose map failed shows why; retry its failed job below."
     )
+    if lead:
+        _model_card_download(models)
 
 
 def _train_form() -> None:

@@ -5,6 +5,7 @@ dispatches.
 - ``study``: import, demo, check, raters, migrate-db
 - ``training``: train
 - ``scoring``: score, export-model
+- ``exports``: export, model-card
 - ``experiments``: bench, trend-bench, sim-bench
 - ``worker``: worker, jobs
 """

@@ -1,6 +1,6 @@
 """A version used outside the study: ``python -m core score`` (severity of image files
 that are not imported, written as CSV) and ``python -m core export-model`` (the version
-as one ONNX or TorchScript graph with its ``preprocessing.json``)."""
+as one ONNX or TorchScript graph with its ``preprocessing.json`` and model card)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import os
 import time
 from pathlib import Path
 
-from core.paths import resolve_db_path
 from core.store import Store, StoreError
 
-from .common import add_db
+from .common import add_db, existing_study
 
 USER_ERRORS = (StoreError, FileNotFoundError, ValueError)
 CSV_COLUMNS = ("source", "patient", "severity", "version")
+MODEL_CARD_FILE = "model_card.md"  # written beside an exported graph
 
 
 def add_version_choice(parser: argparse.ArgumentParser) -> None:
@@ -64,19 +64,6 @@ def add_parsers(commands) -> None:
     exporter.set_defaults(handler=run_export_model)
 
 
-def _existing_study(args: argparse.Namespace) -> Store:
-    """The study's store; a SQLite file that is not there is an error (opening it would
-    create an empty study)."""
-    from core.store.database import is_postgres_url, sqlite_file
-
-    location = resolve_db_path(args.db)
-    if not is_postgres_url(location) and not Path(sqlite_file(location)).is_file():
-        raise FileNotFoundError(
-            f"There is no study database at {location} (give it with --db or $SEVERITY_DB)."
-        )
-    return Store(location)
-
-
 def _loaded_version(args: argparse.Namespace, store: Store):
     from core.learning.versions import choose_version, load_version
 
@@ -90,7 +77,7 @@ def run_score(args: argparse.Namespace) -> int:
     from core.learning.score_files import make_engine, score_images
 
     started = time.perf_counter()
-    with _existing_study(args) as store:
+    with existing_study(args) as store:
         version = _loaded_version(args, store)
         engine = make_engine(version, args.engine, args.device, args.exported)
         images = read_images(args.paths, store.patients.pseudonym)
@@ -139,10 +126,12 @@ def _write_scores(out: Path, results, version: int) -> tuple[int, list[tuple[str
 
 
 def run_export_model(args: argparse.Namespace) -> int:
+    from core.exports import model_card
     from core.learning.export_model import export_version
 
-    with _existing_study(args) as store:
+    with existing_study(args) as store:
         version = _loaded_version(args, store)
+        card = model_card(store, version.row["version"])
     exported = export_version(
         version.net,
         version.anchor,
@@ -152,9 +141,11 @@ def run_export_model(args: argparse.Namespace) -> int:
         args.out,
         args.format,
     )
+    card_path = Path(args.out) / MODEL_CARD_FILE
+    card_path.write_text(card, encoding="utf-8")
     print(
         f"version {version.row['version']} ({version.row['method']}) written as {args.format}: "
         f"{exported.graph}, preprocessing in {exported.preprocessing} (checked against "
-        "PyTorch to 1e-4)"
+        f"PyTorch to 1e-4), model card in {card_path}"
     )
     return 0

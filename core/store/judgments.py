@@ -202,6 +202,29 @@ class Judgments:
                FROM judgments j JOIN raters r ON r.id = j.rater_id ORDER BY j.id"""
         )
 
+    def used_up_to(self, high_water: int, dataset_id: int | None = None) -> list[dict]:
+        """Per rater, the answers a version trained through ``high_water`` could use:
+        left / right / equal rows up to that id that no row up to it superseded, about
+        two images of ``dataset_id`` (any dataset when None). With how many are repeats,
+        ties, and about two training-split images (the rest are held out)."""
+        sql = f"""SELECT j.rater_id, COUNT(*) AS answers,
+                         SUM(CASE WHEN j.repeat_of IS NOT NULL THEN 1 ELSE 0 END) AS repeats,
+                         SUM(CASE WHEN j.outcome = 'equal' THEN 1 ELSE 0 END) AS ties,
+                         SUM(CASE WHEN l.split = 'train' AND r.split = 'train'
+                             THEN 1 ELSE 0 END) AS both_train
+                  FROM judgments j
+                  {self._join} images l ON l.id = j.left_image_id
+                  {self._join} images r ON r.id = j.right_image_id
+                  WHERE j.id <= ? AND j.outcome IN ('left', 'right', 'equal')
+                    AND NOT EXISTS (SELECT 1 FROM judgments s
+                                    WHERE s.supersedes = j.id AND s.id <= ?)"""
+        params: list = [high_water, high_water]
+        if dataset_id is not None:
+            sql += " AND l.dataset_id = ? AND r.dataset_id = ?"
+            params += [dataset_id, dataset_id]
+        sql += " GROUP BY j.rater_id ORDER BY answers DESC, j.rater_id"
+        return self._store.all(sql, params)
+
     def _validate(self, answer: Answer) -> None:
         if answer.outcome not in ANSWERS:
             raise InvalidJudgment(

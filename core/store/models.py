@@ -184,6 +184,21 @@ class Models:
             raise NotFound(f"Model {model_id} does not exist.")
         return decode_json_columns(row, "config", "metrics")
 
+    def by_version(self, number: int) -> dict:
+        """The row of version ``number`` (as the Training page numbers them)."""
+        row = self._store.one(f"{WITH_DATASET} WHERE m.version = ?", [number])
+        if row is None:
+            span = self._store.one_row(
+                "SELECT MIN(version) AS low, MAX(version) AS high FROM models"
+            )
+            known = (
+                "there is none yet"
+                if span["low"] is None
+                else f"they are numbered {span['low']} to {span['high']}"
+            )
+            raise NotFound(f"There is no version {number} in this study ({known}).")
+        return decode_json_columns(row, "config", "metrics")
+
     def active(self, dataset_id: int | None = None, own_only: bool = False) -> dict | None:
         """The active version serving ``dataset_id``: its own, else the one trained on
         every dataset (only its own with ``own_only``). Without a dataset: the active

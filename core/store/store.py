@@ -26,6 +26,8 @@ from .images import Images
 from .jobs import Jobs
 from .judgments import Judgments
 from .models import Models
+from .snapshot import read_snapshot
+from .version_rows import VersionRows
 
 T = TypeVar("T")
 
@@ -65,6 +67,7 @@ class Store:
         self.settings = Settings(self)
         self.beliefs = Beliefs(self)
         self.screens = Screens(self)
+        self.version_rows = VersionRows(self)
 
     @classmethod
     def memory(cls) -> Store:
@@ -112,6 +115,12 @@ class Store:
                 db.rollback()
             raise
         db.commit()
+
+    def snapshot(self) -> contextlib.AbstractContextManager[None]:
+        """One consistent read of the study: every query inside sees the database as it
+        was at the first one, whatever other connections commit meanwhile (exports read
+        through it). Reads only; inside a transaction already, that transaction."""
+        return read_snapshot(self.db)
 
     def retrying(self, action: Callable[[], T], attempts: int = 3, pause: float = 0.3) -> T:
         """``action()``, tried again after a short pause while the database stays busy

@@ -115,3 +115,23 @@ def test_a_study_lead_marks_ungraded_images_normal(tmp_path, monkeypatch, make_p
     assert "2 images marked normal." in app.success[0].value
     with Store(db) as store:
         assert [store.images.get(i)["grade"] for i in ids[:3]] == [0, None, 0]
+
+
+def test_a_lead_can_download_a_versions_results_and_a_rater_sees_none_of_it(seeded_db):
+    from core.exports import WHATS
+    from tests.exports.version_study import add_scored_version
+
+    with Store(seeded_db) as store:
+        add_scored_version(store)
+    lead = sign_in(_data_page(), "Dr Lead")
+    assert not lead.exception
+    assert lead.selectbox(key="export_version").value.startswith("v1 · conpro")
+    assert lead.selectbox(key="export_what").options == list(WHATS)
+    assert lead.radio(key="export_format").options == ["csv", "parquet"]
+    download = lead.download_button(key="export_version_download")
+    assert download.label == "Download scores of v1 (csv)"
+    rater = sign_in(_data_page(), "Dr Rater")
+    assert not rater.exception
+    assert not rater.download_button
+    shown = {w.key for w in [*rater.selectbox, *rater.radio]}
+    assert not shown & {"export_version", "export_what", "export_format"}

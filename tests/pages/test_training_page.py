@@ -186,3 +186,18 @@ def test_the_form_starts_from_the_studys_training_defaults_and_names_the_dataset
         (job,) = store.jobs.list()
     assert job["params"]["dataset_id"] == cohort
     assert job["params"]["config"]["batch_size"] == 8  # kept from the defaults
+
+
+def test_only_a_study_lead_gets_the_model_card(seeded_db):
+    from tests.exports.version_study import add_scored_version
+
+    with Store(seeded_db) as store:
+        add_scored_version(store)
+    lead = sign_in(page("training"), "Dr Lead")
+    assert not lead.exception
+    assert lead.selectbox(key="card_version").options == ["v1 · conpro · active"]
+    assert lead.download_button(key="model_card_download").label == "Model card"
+    rater = sign_in(page("training"), "Dr Rater")
+    assert not rater.exception
+    assert not rater.download_button
+    assert "card_version" not in {s.key for s in rater.selectbox}
