@@ -46,6 +46,7 @@ from core.store import Store
 from . import seed_runs
 from .arms import NO_ANSWERS, phase_steps, same_length
 from .arms import training_length_control as control_config
+from .belief_check import next_answer_log_loss
 from .cluster_bootstrap import paired_tau_difference, tau_with_interval
 from .resampling import _tau
 from .sim_config import SimBenchConfig, config_from_settings
@@ -189,6 +190,7 @@ def answer_arm(
     with Store(db) as store:
         panel = [(r, store.raters.ensure(r.name), share) for r, share in rater_panel(config, seed)]
         for checkpoint in config.checkpoints:
+            since = store.judgments.high_water_mark()
             added, seconds = judge_pairs(
                 store,
                 name,
@@ -202,7 +204,10 @@ def answer_arm(
             )
             given += added
             choice_seconds += seconds
-            judged = _judged(store, setting)
+            # before the retrain: the beliefs the server held while these were answered
+            judged = _judged(store, setting) | {
+                "beliefs": next_answer_log_loss(store, setting.dataset_id, since)
+            }
             for weighting, variant in zip(config.weightings, variants, strict=True):
                 if curves[variant]["diverged"]:
                     continue

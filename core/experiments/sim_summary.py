@@ -28,6 +28,7 @@ from .cluster_bootstrap import (
     reach_interval,
     record_tau,
 )
+from .panel_agreement import panel_report
 
 REFERENCES = ("random", NO_ANSWERS)  # every arm is paired with these
 HELD_OUT = "held_out"  # the bootstrap's group of the test images every arm is scored on
@@ -133,6 +134,12 @@ def summarise(config: Any, runs: Sequence[dict]) -> dict:
         if name in config.strategies and name not in REFERENCES and "random" in names:
             entry["judgments_to_reach"] = judgments_to_reach(curves, name)
         report["strategies"][name] = entry
+    report["panel_agreement"] = panel_report(
+        config,
+        curves.bootstrap,
+        curves.records(START, 0),
+        {n: [(c, curves.records(n, k)) for k, c in enumerate(curves.checkpoints)] for n in names},
+    )
     return report
 
 
@@ -167,6 +174,16 @@ def _row(curves: Curves, name: str, k: int, names: Sequence[str]) -> dict:
         "judgments_trained_on": {s: p["judgments_trained_on"] for s, p in points.items()},
         "retrain_seconds": {s: p["wall_seconds"] for s, p in points.items()},
     }
+    beliefs = {s: p["beliefs"] for s, p in points.items() if p.get("beliefs", {}).get("answers")}
+    if beliefs:  # how well the pair server's beliefs predicted these answers
+        row["belief_log_loss"] = {
+            rule: curves.seed_mean({s: b[f"log_loss_{rule}"] for s, b in beliefs.items()})
+            for rule in ("once", "twice")
+        } | {
+            "twice_minus_once": curves.seed_mean(
+                {s: b["log_loss_twice"] - b["log_loss_once"] for s, b in beliefs.items()}
+            )
+        }
     row["paired"] = {
         reference: paired_difference(curves, name, reference, k)
         for reference in REFERENCES

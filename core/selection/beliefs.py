@@ -89,3 +89,21 @@ def apply(left: Belief, right: Belief, outcome: str) -> tuple[Belief, Belief]:
     if outcome == "equal":
         return update(left, right, equal=True)
     raise ValueError(f"no belief update for the answer {outcome!r}")
+
+
+def outcome_probability(
+    left: Belief, right: Belief, outcome: str, beta: float = BETA, margin: float = DRAW_MARGIN
+) -> float:
+    """The probability the beliefs give a rater's answer about (left, right) under the
+    same model ``update`` assumes: left / right when the perceived difference clears the
+    draw margin that way, equal inside it."""
+    c = math.sqrt(2 * beta**2 + left.sigma**2 + right.sigma**2)
+    t, e = (left.mu - right.mu) / c, margin / c
+    p_left, p_right = _cdf(t - e), _cdf(-t - e)
+    if outcome == "left":
+        return p_left
+    if outcome == "right":
+        return p_right
+    if outcome == "equal":
+        return max(1.0 - p_left - p_right, 0.0)
+    raise ValueError(f"no probability for the answer {outcome!r}")

@@ -1,13 +1,20 @@
-"""The stored beliefs of a dataset: built from the active version's scores and every
-standing answer, kept up to date by replaying new answers, rebuilt when another version
-becomes active.
+"""The stored beliefs of a dataset: built from the active version's scores and the
+standing answers that version did not learn from, kept up to date by replaying new
+answers, rebuilt when another version becomes active.
+
+Each answer counts once. The active version's scores already carry the answers it was
+trained on (those up to its ``trained_through_judgment_id`` about two training images);
+replaying them onto its scores as well would count them twice and make the beliefs
+overconfident about exactly the images raters have looked at. Those answers still count
+as views (an image answered before is not served as new).
 
 An undone or corrected answer stays in the beliefs until the next rebuild: they steer
 which pair comes next, nothing more, and the model is trained from the judgments."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,10 +38,41 @@ def _row(
     }
 
 
-def rebuild(store: Store, dataset_id: int) -> int:
-    """Beliefs from the prior of the dataset's active version (if any) and every standing
-    answer about its images; returns how many answers were replayed."""
-    model = store.models.active(dataset_id)
+def learned_by(store: Store, model: dict | None, dataset_id: int) -> Callable[[dict], bool]:
+    """Whether ``model``'s training used an answer: given by its high-water mark, about
+    two of the dataset's training images, and the version trained on answers at all."""
+    if model is None or not (model.get("metrics") or {}).get("n_judgments_trained_on"):
+        return lambda answer: False
+    through = model["trained_through_judgment_id"] or 0
+    train = set(store.images.ids(dataset_id=dataset_id, split="train"))
+    return lambda answer: (
+        answer["id"] <= through
+        and answer["left_image_id"] in train
+        and answer["right_image_id"] in train
+    )
+
+
+@dataclass
+class Rebuilt:
+    """A dataset's beliefs rebuilt from the log, before they are stored."""
+
+    beliefs: dict[int, Belief]
+    views: dict[int, int]
+    through: dict[int, int]  # image -> the last answer about it
+    replayed: int  # answers applied to the beliefs
+    last: int  # the newest answer read (0 without any)
+
+
+def rebuilt_beliefs(
+    store: Store,
+    dataset_id: int,
+    model: dict | None,
+    upto_id: int | None = None,
+    count_learned: bool = False,
+) -> Rebuilt:
+    """The beliefs ``model``'s scores (if any) and the standing answers up to ``upto_id``
+    give: those the version learned from are views only, unless ``count_learned`` (the
+    old rule, counting them twice; kept to measure the difference)."""
     ids = store.images.ids(dataset_id=dataset_id)
     scores = store.embeddings.severity_scores(model["id"]) if model else {}
     scored = [i for i in ids if i in scores]
@@ -50,21 +88,38 @@ def rebuild(store: Store, dataset_id: int) -> int:
     views = dict.fromkeys(ids, 0)
     through = dict.fromkeys(ids, 0)
     answers = store.judgments.effective_about(dataset_id)
+    if upto_id is not None:
+        answers = [a for a in answers if a["id"] <= upto_id]
+    learned = learned_by(store, model, dataset_id)
+    replayed = 0
     for answer in answers:
         left, right = answer["left_image_id"], answer["right_image_id"]
-        beliefs[left], beliefs[right] = apply(beliefs[left], beliefs[right], answer["outcome"])
+        if count_learned or not learned(answer):
+            beliefs[left], beliefs[right] = apply(beliefs[left], beliefs[right], answer["outcome"])
+            replayed += 1
         for image in (left, right):
             views[image] += 1
             through[image] = answer["id"]
+    return Rebuilt(beliefs, views, through, replayed, answers[-1]["id"] if answers else 0)
+
+
+def rebuild(store: Store, dataset_id: int) -> int:
+    """Beliefs from the prior of the dataset's active version (if any) and the standing
+    answers about its images that the version did not learn from (``learned_by``),
+    stored; returns how many answers were replayed."""
+    model = store.models.active(dataset_id)
+    built = rebuilt_beliefs(store, dataset_id, model)
     model_id = model["id"] if model else None
-    last = answers[-1]["id"] if answers else 0
     store.beliefs.replace_dataset(
         dataset_id,
         model_id,
-        last,
-        [_row(dataset_id, model_id, i, beliefs[i], views[i], through[i]) for i in ids],
+        built.last,
+        [
+            _row(dataset_id, model_id, i, b, built.views[i], built.through[i])
+            for i, b in built.beliefs.items()
+        ],
     )
-    return len(answers)
+    return built.replayed
 
 
 def catch_up(store: Store, dataset_id: int) -> int:

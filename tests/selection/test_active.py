@@ -96,3 +96,37 @@ def test_beliefs_start_from_the_model_follow_answers_and_rebuild_on_a_new_versio
     assert mu[0] > 1.5 and views.tolist() == [0, 0]  # the most severe by the model
     assert store.beliefs.state(dataset)["model_id"] == model["id"]
     assert rebuild(store, dataset) == 2
+
+
+def _version(store, dataset, ids, trained_through, trained_on):
+    """An active version with flat scores that trained on answers up to ``trained_through``."""
+    model = store.models.create("conpro", {}, dataset_id=dataset, trained_through=trained_through)
+    store.models.finish(model["id"], "v.pt", {"n_judgments_trained_on": trained_on})
+    store.embeddings.save(model["id"], ids, np.zeros((len(ids), 2)), np.zeros(len(ids)))
+    store.models.chain_ready(model["id"])
+    store.models.activate(model["id"])
+    return model
+
+
+def test_answers_the_active_version_learned_from_are_not_counted_again(cohort):
+    store, dataset = cohort
+    train = store.images.ids(dataset_id=dataset, split="train")
+    held = [i for i in store.images.ids(dataset_id=dataset) if i not in set(train)]
+    rater = store.raters.ensure("Dr Lind")
+    learned = store.judgments.append(Answer(train[0], train[1], "left", rater))
+    about_held_out = store.judgments.append(Answer(held[0], held[1], "left", rater))
+    _version(store, dataset, store.images.ids(dataset_id=dataset), learned, 1)
+    later = store.judgments.append(Answer(train[2], train[3], "left", rater))
+    assert learned < about_held_out < later
+
+    # the version trained on the first answer only: the held-out one and the later one
+    # are replayed onto its scores, the first is already in them
+    assert rebuild(store, dataset) == 2
+    mu, sigma, views = belief_lookup(store)([train[0], train[1], held[0], train[2]])
+    assert mu[0] == mu[1] == 0.0 and sigma[0] == sigma[1]  # the flat prior, untouched
+    assert mu[2] > 0 and mu[3] > 0  # the answers it did not learn from moved them
+    assert views.tolist() == [1, 1, 1, 1]  # every answer still counts as a view
+
+    # a version that trained without answers learned none of them
+    _version(store, dataset, store.images.ids(dataset_id=dataset), later, 0)
+    assert rebuild(store, dataset) == 3

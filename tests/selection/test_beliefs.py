@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from core.selection.beliefs import BETA, DRAW_MARGIN, Belief, apply, update
+from core.selection.beliefs import (
+    BETA,
+    DRAW_MARGIN,
+    Belief,
+    apply,
+    outcome_probability,
+    update,
+)
 from core.selection.gain import information_gain
 
 
@@ -65,6 +72,24 @@ def test_stored_outcomes_map_to_the_right_side():
     assert after_right[0].mu < 0 < after_right[1].mu
     with pytest.raises(ValueError, match="skip"):
         apply(left, right, "skip")
+
+
+@pytest.mark.parametrize("first, second", [(Belief(0.8, 0.4), Belief(-0.3, 0.9))])
+def test_the_answer_probabilities_are_those_of_the_model_the_update_assumes(first, second):
+    """The probability of each answer integrated over the beliefs on a grid, as the
+    moment matching above integrates the likelihood."""
+    mu = first.mu - second.mu
+    sd = math.sqrt(first.sigma**2 + second.sigma**2)
+    d = np.linspace(mu - 8 * sd, mu + 8 * sd, 40001)
+    weight = norm.pdf(d, mu, sd)
+    weight /= weight.sum()
+    left = (weight * norm.cdf((d - DRAW_MARGIN) / NOISE)).sum()
+    right = (weight * norm.cdf((-d - DRAW_MARGIN) / NOISE)).sum()
+    assert outcome_probability(first, second, "left") == pytest.approx(left, abs=1e-6)
+    assert outcome_probability(first, second, "right") == pytest.approx(right, abs=1e-6)
+    total = sum(outcome_probability(first, second, o) for o in ("left", "right", "equal"))
+    assert total == pytest.approx(1.0)
+    assert outcome_probability(second, first, "right") == outcome_probability(first, second, "left")
 
 
 def _mutual_information(mean: float, variance: float) -> float:

@@ -1,13 +1,16 @@
 """The app's central loop, end to end: a first model, clinicians' answers (a simulated
 rater, through the store's public API, validation images included), the worker's own
-auto-retrain, and the new version's embeddings, map and trend calls."""
+auto-retrain, and the new version's embeddings, map and trend calls; and the answers'
+effect, measured against a control retrain without them on pairs nobody answered."""
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from core.demo import import_cohort
+from core.experiments.sim_study import retrain
 from core.learning.checkpoint import load_checkpoint
 from core.learning.config import TrainConfig
 from core.simulation import SimulatedRater, judge_pairs, truth_of
@@ -42,19 +45,28 @@ def _pairs(
 
 
 def _misordered(
-    ids: list[int], truth: dict, scores: dict, count: int, rng: np.random.Generator
+    ids: list[int], truth: dict, scores: dict, count: int | None, rng: np.random.Generator
 ) -> list[tuple[int, int]]:
-    """Pairs the first model orders against the truth: the answers that can only be
-    learned from the clinician (what "show me where the model is wrong" would pick)."""
+    """Pairs the first model orders against the truth (``count`` of them, else all, in a
+    random order): the answers that can only be learned from the clinician (what "show
+    me where the model is wrong" would pick)."""
     wrong = [
         (a, b)
         for a, b in itertools.combinations(ids, 2)
         if abs(truth[a] - truth[b]) > 0.05
         and (scores[a][0] > scores[b][0]) != (truth[a] > truth[b])
     ]
+    count = len(wrong) if count is None else count
     assert len(wrong) >= count, f"the first model misorders only {len(wrong)} pairs"
     chosen = [wrong[k] for k in rng.choice(len(wrong), count, replace=False)]
     return [(a, b) if rng.random() < 0.5 else (b, a) for a, b in chosen]
+
+
+def _true_order(scores: dict, truth: dict, pairs: list[tuple[int, int]]) -> float:
+    """The share of ``pairs`` a version's scores order as the truth does."""
+    return float(
+        np.mean([(scores[a][0] > scores[b][0]) == (truth[a] > truth[b]) for a, b in pairs])
+    )
 
 
 def _agreement(scores: dict, judged: list[dict]) -> float:
@@ -66,7 +78,6 @@ def _agreement(scores: dict, judged: list[dict]) -> float:
     return float(np.mean(hits))
 
 
-# seeds 0-2 with 1 and 2 threads: before 0.00-0.02, after 0.72-0.92
 @pytest.mark.parametrize("seed", [0])
 def test_judgments_retrain_embed_project_and_teach_the_model(tmp_path, seed):
     path = tmp_path / "app.db"
@@ -83,7 +94,8 @@ def test_judgments_retrain_embed_project_and_teach_the_model(tmp_path, seed):
         train_ids, val_ids = store.images.ids(split="train"), store.images.ids(split="val")
         truth = truth_of(store)
         first_scores = store.embeddings.severity_scores(first["id"])
-        on_train = _misordered(train_ids, truth, first_scores, 60, rng)
+        misordered = _misordered(train_ids, truth, first_scores, None, rng)
+        on_train = misordered[:60]
         on_val = _pairs(val_ids, truth, 12, rng)  # what used to write an unloadable checkpoint
         rater = SimulatedRater("Dr Sim", noise=0.02, seed=seed)
         judge_pairs(store, rater, on_train + on_val, truth)
@@ -96,7 +108,7 @@ def test_judgments_retrain_embed_project_and_teach_the_model(tmp_path, seed):
         metrics = second["metrics"]
         assert metrics["n_judgments_standing"] == 72
         assert metrics["n_judgments_trained_on"] == 60  # answers about two training images
-        assert 0.0 <= metrics["val_judgment_agreement"] <= 1.0
+        assert "val_judgment_agreement" in metrics  # 12 answers about validation images
         load_checkpoint(
             store.media_path(second["checkpoint_path"])
         )  # weights_only=True, the embed job's load
@@ -122,8 +134,32 @@ def test_judgments_retrain_embed_project_and_teach_the_model(tmp_path, seed):
         stored = _agreement(store.embeddings.severity_scores(second["id"]), judged)
         assert metrics["train_judgment_agreement"] == pytest.approx(stored)
         assert "train_judgment_agreement" not in first["metrics"]  # it had no answers
-        # judgments really change the model: it orders the pairs the first version had
-        # wrong (the same seed and grade pairs; only the answers differ)
-        before = _agreement(first_scores, judged)
-        assert before <= 0.1  # the rater's noise may agree with it on a few
-        assert stored >= before + 0.5, (before, stored)
+        # judgments really change the model. Retraining alone moves some of the pairs the
+        # first version had wrong (regression to the mean: they were chosen for being
+        # wrong), so the reference is a control: the same warm retrain from version 1,
+        # same seed and steps, without the answers; the measure is on misordered pairs
+        # nobody answered.
+        config = TrainConfig.from_dict(
+            {k: v for k, v in second["config"].items() if k in TrainConfig.__dataclass_fields__}
+        )
+        control = retrain(
+            store,
+            replace(config, use_judgments=False),
+            tmp_path / "control",
+            second["dataset_id"],
+            activate=False,
+            parent=first,
+        )
+        assert control["kind"] == second["kind"] == "warm"
+        assert control["metrics"]["steps_trained"] == metrics["steps_trained"]
+        answered = {frozenset(pair) for pair in on_train}
+        unanswered = [p for p in misordered if frozenset(p) not in answered]
+        assert len(unanswered) >= 40
+        taught = _true_order(store.embeddings.severity_scores(second["id"]), truth, unanswered)
+        untaught = _true_order(store.embeddings.severity_scores(control["id"]), truth, unanswered)
+        print(
+            f"seed {seed}: misordered pairs nobody answered, in order {taught:.3f}, "
+            f"control {untaught:.3f}"
+        )
+        assert taught >= untaught + 0.1, (taught, untaught)
+        assert _true_order(first_scores, truth, unanswered) == 0.0  # all misordered at first
