@@ -1,23 +1,29 @@
 """What a clinician feels on the Compare page: key press to the next pair on screen.
 
 Starts the app (``streamlit run app.py``) on a fresh demo database, signs in with
-Playwright and Debian's Chromium, and answers ``--presses`` pairs with the keyboard,
-pressing each key as soon as the new pair is on screen. The time is measured in the
-page: from the keydown event to the frame in which the pair's two images have changed
-and finished loading. Every press is checked against the stored rows: one row per
-press, in order, about the pair that was on screen when the key went down.
+Playwright and Debian's Chromium, and answers ``--presses`` pairs with the keyboard in
+the judging view (the browser's queue of prepared pairs), pressing each key as soon as
+the new pair is on screen (or ``--think-ms`` after it). The time is measured in the
+page: from the keydown event to the animation frame in which the next pair's two
+images are in place and loaded.
+Partway through, the page is reloaded (answers not yet acknowledged must survive it)
+and the network goes away for ``--offline-s`` seconds (``context.set_offline``; keys
+pressed meanwhile are answered from the queue). At the end every press is checked
+against the stored rows: one row per press, in order, about the pair that was on
+screen when the key went down, by this rater, none twice.
 
 Two phases, each on its own fresh database: ``idle`` (no worker) and ``training``
 (the background worker running, training its first models, at its default priority).
 
     .venv/bin/python -m benchmarks.judging_latency [--presses 200] [--phases idle,training]
+        [--think-ms 0] [--offline-s 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -34,31 +40,29 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run"]
 KEYS = ["ArrowLeft", "ArrowRight", "e"]
 OUTCOME = {"ArrowLeft": "left", "ArrowRight": "right", "e": "equal"}
-PAIR = ".st-key-pair img"
-# the page records when a key went down, before Streamlit sees it
+RATER = "Dr Benchmark"
+# the judging view lives in a shadow root: the page reaches it through its host
+ROOT = """(() => { const host = document.querySelector("[data-testid=stBidiComponentIsolated]");
+    return host && host.shadowRoot && host.shadowRoot.querySelector("[data-testid=compare-queue]");
+})()"""
+# when each key went down (the event's own time stamp), before the view handles it
 RECORD_KEYDOWN = (
-    "document.addEventListener('keydown', () => { window.__pressed = performance.now(); },"
+    "window.addEventListener('keydown', (e) => { window.__pressed = e.timeStamp; },"
     " {capture: true});"
 )
-# both images are one element, so their sources change together
-PAIR_STATE = (
-    "() => Array.from(document.querySelectorAll('.st-key-pair img')).map(i => i.src).join('|')"
-)
-# the time once the pair's two images are other ones, loaded
-PAIR_CHANGED = """(before) => {
-    const images = Array.from(document.querySelectorAll(".st-key-pair img"));
-    if (images.length !== 2 || images.map(i => i.src).join("|") === before) return false;
-    return images.every(i => i.complete && i.naturalWidth > 0) ? performance.now() : false;
-}"""
+# the frame's time once the pair on screen is another one, both images loaded
+PAIR_CHANGED = f"""(before) => {{
+    const root = {ROOT};
+    if (!root || !root.dataset.token || root.dataset.token === before) return false;
+    const images = Array.from(root.querySelectorAll(".sq-slot img"));
+    const ready = images.length === 2 && images.every(i => i.complete && i.naturalWidth > 0);
+    return ready ? performance.now() : false;
+}}"""
+SHOWN = f"""() => {{ const r = {ROOT};
+    return r ? [r.dataset.token, Number(r.dataset.left), Number(r.dataset.right)] : null; }}"""
 
 
-def _shown_pair(page) -> tuple[int, int]:
-    captions = page.locator(".st-key-pair [data-testid='stImageCaption']")
-    ids = [int(re.match(r"#(\d+)", captions.nth(i).inner_text()).group(1)) for i in (0, 1)]
-    return ids[0], ids[1]
-
-
-def run_phase(phase: str, presses: int, browser) -> dict:
+def run_phase(phase: str, args: argparse.Namespace, browser) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "app.db"
         env = {**os.environ, "SEVERITY_DB": str(db), "PYTHONPATH": str(PROJECT_ROOT)}
@@ -75,7 +79,7 @@ def run_phase(phase: str, presses: int, browser) -> dict:
             )
         app, url = start_app(env)
         try:
-            return _judge(url, db, phase, presses, browser)
+            return _judge(url, db, phase, args, browser)
         finally:
             for process in (app, worker):
                 if process is not None:
@@ -83,53 +87,116 @@ def run_phase(phase: str, presses: int, browser) -> dict:
                     process.wait(timeout=30)
 
 
-def _judge(url: str, db: Path, phase: str, presses: int, browser) -> dict:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+def _sign_in(page, url: str) -> None:
     page.goto(f"{url}/compare")
-    page.get_by_label("Your name").fill("Dr Benchmark")
+    page.get_by_label("Your name").fill(RATER)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Show dates and details").click()  # image ids in captions, for the check
-    page.locator(PAIR).nth(1).wait_for(timeout=60_000)
-    page.get_by_role("heading", name="Compare").click()  # keys go to the page, not the toggle
+    page.wait_for_function(f"() => {{ const r = {ROOT}; return r && r.dataset.token; }}")
     page.evaluate(RECORD_KEYDOWN)
-    training_seen = []
-    shown, latencies = [], []
-    for k in range(presses):
-        key = KEYS[k % len(KEYS)]
-        pair = _shown_pair(page)
-        before = page.evaluate(PAIR_STATE)
-        page.keyboard.press(key)
-        done = page.wait_for_function(PAIR_CHANGED, arg=before, polling="raf", timeout=30_000)
-        latencies.append(done.json_value() - page.evaluate("window.__pressed"))
-        shown.append((pair, OUTCOME[key]))
+
+
+def _press(page, key: str, timeout_ms: float = 30_000) -> tuple[tuple, float]:
+    """Press ``key``; the pair it answered and the time to the next pair on screen."""
+    token, left, right = page.evaluate(SHOWN)
+    page.keyboard.press(key)
+    done = page.wait_for_function(PAIR_CHANGED, arg=token, polling="raf", timeout=timeout_ms)
+    return ((left, right), OUTCOME[key]), done.json_value() - page.evaluate("window.__pressed")
+
+
+def _judge(url: str, db: Path, phase: str, args: argparse.Namespace, browser) -> dict:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave with answers not saved?"
+    _sign_in(page, url)
+    reload_at, offline_at = args.presses // 3, 2 * args.presses // 3
+    pressed, latencies, offline_latencies, training_seen = [], [], [], []
+    reload_pending = offline_pending = None
+    k = 0
+    while k < args.presses:
+        if k == reload_at and reload_pending is None:
+            reload_pending = int(page.evaluate(f"() => {ROOT}.dataset.pending"))
+            page.reload()
+            _sign_in(page, url)
+        if k == offline_at and offline_pending is None:
+            k, offline_pending = _offline_stretch(page, args, k, pressed, offline_latencies)
+            continue
+        time.sleep(args.think_ms / 1000)
+        answer, latency = _press(page, KEYS[k % len(KEYS)])
+        pressed.append(answer)
+        latencies.append(latency)
+        k += 1
         if phase == "training" and k % 20 == 0:
             with Store(db) as store:
                 training_seen.append(
                     any(j["status"] == "running" for j in store.jobs.list(limit=5))
                 )
-    time.sleep(1.0)  # the last answer's write
-    with Store(db) as store:
-        rows = store.all(
-            "SELECT left_image_id, right_image_id, outcome FROM judgments j JOIN raters r "
-            "ON r.id = j.rater_id WHERE r.name = 'Dr Benchmark' ORDER BY j.id"
-        )
+    page.wait_for_function(f"() => {ROOT}.dataset.pending === '0'", timeout=60_000)
+    time.sleep(1.0)  # a late second send would show up as a second row
     context.close()
-    stored = [((r["left_image_id"], r["right_image_id"]), r["outcome"]) for r in rows]
-    mismatched = sum(a != b for a, b in zip(shown, stored, strict=False))
-    ordered = sorted(latencies)
     return {
-        "presses": presses,
-        "rows_stored": len(stored),
-        "lost": max(0, presses - len(stored)),
-        "extra": max(0, len(stored) - presses),
-        "misattributed": mismatched,
-        "median_ms": statistics.median(latencies),
-        "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
-        "max_ms": ordered[-1],
+        **_check(db, pressed),
+        **_figures(latencies, "ms"),
+        **_figures(offline_latencies, "offline_ms"),
+        "pending_at_reload": reload_pending,
+        "pending_when_back_online": offline_pending,
         "worker_training_share": (
             sum(training_seen) / len(training_seen) if training_seen else None
         ),
+    }
+
+
+def _offline_stretch(page, args, k: int, pressed: list, latencies: list) -> tuple[int, int]:
+    """The network gone for ``args.offline_s`` seconds: keys pressed meanwhile, from the
+    queue, while it holds a next pair. Returns the next press number and how many
+    answers waited when the network came back."""
+    page.context.set_offline(True)
+    started = time.monotonic()
+    for _ in range(args.offline_presses):
+        if k >= args.presses or int(page.evaluate(f"() => {ROOT}.dataset.queued")) < 2:
+            break
+        answer, latency = _press(page, KEYS[k % len(KEYS)], timeout_ms=2_000)
+        pressed.append(answer)
+        latencies.append(latency)
+        k += 1
+    time.sleep(max(0.0, args.offline_s - (time.monotonic() - started)))
+    waiting = int(page.evaluate(f"() => {ROOT}.dataset.pending"))
+    page.context.set_offline(False)
+    return k, waiting
+
+
+def _check(db: Path, pressed: list) -> dict:
+    with Store(db) as store:
+        rows = store.all(
+            "SELECT j.left_image_id, j.right_image_id, j.outcome, j.request_token FROM judgments j "
+            "JOIN raters r ON r.id = j.rater_id WHERE r.name = ? ORDER BY j.id",
+            [RATER],
+        )
+        others = store.one_row(
+            "SELECT COUNT(*) AS n FROM judgments j JOIN raters r ON r.id = j.rater_id "
+            "WHERE r.name != ?",
+            [RATER],
+        )["n"]
+    stored = [((r["left_image_id"], r["right_image_id"]), r["outcome"]) for r in rows]
+    return {
+        "presses": len(pressed),
+        "rows_stored": len(stored),
+        "lost": max(0, len(pressed) - len(stored)),
+        "duplicated": len(rows)
+        - len({r["request_token"] for r in rows})
+        + max(0, len(stored) - len(pressed)),
+        "misattributed": sum(a != b for a, b in zip(pressed, stored, strict=False)) + others,
+    }
+
+
+def _figures(values: list[float], unit: str) -> dict:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    return {
+        f"median_{unit}": statistics.median(values),
+        f"p95_{unit}": ordered[math.ceil(0.95 * len(ordered)) - 1],  # nearest rank
+        f"max_{unit}": ordered[-1],
+        f"all_{unit}": [round(v, 1) for v in values],
     }
 
 
@@ -137,6 +204,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=200)
     parser.add_argument("--phases", default="idle,training")
+    parser.add_argument("--offline-s", type=float, default=5.0, help="the network drop")
+    parser.add_argument("--offline-presses", type=int, default=5, help="keys pressed offline")
+    parser.add_argument(
+        "--think-ms", type=float, default=0.0, help="a pause before each press (0: none)"
+    )
     parser.add_argument("--out", default="docs/bench/judging_latency.json")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
@@ -145,12 +217,13 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for phase in args.phases.split(","):
-            results[phase] = run_phase(phase, args.presses, browser)
-            r = results[phase]
+            results[phase] = r = run_phase(phase, args, browser)
             print(
-                f"{phase}: key to next pair median {r['median_ms']:.0f} ms, p95 "
-                f"{r['p95_ms']:.0f} ms, max {r['max_ms']:.0f} ms; {r['presses']} presses, "
-                f"{r['rows_stored']} rows, {r['lost']} lost, {r['misattributed']} misattributed",
+                f"{phase}: key to next pair median {r['median_ms']:.1f} ms, p95 "
+                f"{r['p95_ms']:.1f} ms, max {r['max_ms']:.1f} ms; {r['presses']} presses, "
+                f"{r['rows_stored']} rows, {r['lost']} lost, {r['duplicated']} duplicated, "
+                f"{r['misattributed']} misattributed (reload with {r['pending_at_reload']} "
+                f"pending, {r['pending_when_back_online']} waiting after the drop)",
                 flush=True,
             )
         browser.close()

@@ -1,12 +1,17 @@
 """Compare page: which of two images shows more severe disease?
 
-Only the pair and its buttons rerun after an answer (``st.fragment``). Each image is sent
-as its stored file (the same bytes give the same URL, so the browser's cache serves an
-image it has seen), scaled by the browser, zoom and contrast applied in CSS. The next
-pair is chosen, and its images sent hidden, after the current pair is on screen. Each
-answer carries the token of the pair it was drawn with (the button's arguments), so an
-answer is stored once, against that pair, or refused with a notice when that pair has
-already gone (the pair on screen then stays).
+The judging view (``pages/compare_queue``) keeps a queue of prepared pairs in the
+browser: a key press shows the next pair at once and the answer goes to the server in
+the background, with its pair's token, and stays marked "not yet saved" (kept in the
+browser's storage) until the server has stored it. This page hands the browser's
+exchanges to ``core.selection.queue`` and mounts the view.
+
+The classic view below stays as the fallback when the judging view cannot load (or
+when the rater asks for it): only the pair and its buttons rerun after an answer
+(``st.fragment``), each image sent as its stored file and scaled by the browser, the
+next pair chosen and sent hidden while the rater looks. Each answer carries the token
+of the pair it was drawn with (the button's arguments), so an answer is stored once,
+against that pair, or refused with a notice when that pair has already gone.
 """
 
 from __future__ import annotations
@@ -19,11 +24,22 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.selection.queue import QUEUE_SIZE, PairTokens, Rating
 from core.selection.serve import next_pair
 from core.selection.strategies import DEFAULT_STRATEGY, STRATEGIES, Scope, candidates_for
-from core.store import AlreadyJudged, Answer, NotFound, StoreBusy
+from core.store import (
+    AlreadyJudged,
+    Answer,
+    DatabaseUnavailable,
+    NotFound,
+    StorageFull,
+    StoreBusy,
+)
+from core.store.blinding import NOTHING_SHOWN, rater_blinding, shows_grades, stricter
 from core.worker.autoretrain import cold_start_needs
+from pages import compare_queue
 from pages.common import open_store, signed_in_or_stop
+from pages.compare_queue import overlays
 
 ANSWERS = [  # (outcome, label, keyboard shortcut)
     ("left", "Left more severe", "Left"),
@@ -35,6 +51,11 @@ IMAGE_WIDTH = 460  # pixels on screen per image; the browser scales the stored f
 PAIR_CHOICE = {  # label -> strategy name
     "Most informative (active)": "active",
     "Random": "random",
+}
+VIEW_GRACE_S = 15.0  # a judging view silent this long after mounting did not load
+DETAILS_TOGGLE = {  # what the study lets raters see -> the toggle's label
+    False: "Show dates and details",
+    True: "Show dates, details and grades",
 }
 
 store = open_store()
@@ -65,16 +86,28 @@ with st.sidebar:
         patient_id = patients.get(chosen)
     zoom = st.slider("Zoom", 1.0, 4.0, 1.0, 0.25)
     contrast = st.slider("Contrast", 0.5, 2.5, 1.0, 0.1)
-    show_details = st.toggle(
-        "Show dates and details",
+    if store.attributions.shown_on_compare():  # a study lead's teaching choice
+        st.slider("Map opacity", 0.0, 1.0, overlays.HEAT_OPACITY, 0.05, key="heat_opacity")
+    blinding = rater_blinding(store)  # the study lead's decision: raters cannot show more
+    show_details = blinding != NOTHING_SHOWN and st.toggle(
+        DETAILS_TOGGLE[shows_grades(blinding)],
         value=False,
-        help="Hidden by default so that judgments stay blinded.",
+        key="show_details",
+        help="Hidden by default so that judgments stay blinded; the study lead decides "
+        "what may be shown, and each answer records it.",
+    )
+    classic = st.toggle(
+        "Classic buttons",
+        key="classic",
+        help="Answers through the server's buttons, each waiting for a round trip. Used by "
+        "itself when the judging view cannot load in this browser.",
     )
 
 scope = Scope(datasets.get(dataset), mode == "Abnormal only", patient_id)
 strategy = STRATEGIES[PAIR_CHOICE[choice]]
 if state.get("scope") != (scope, strategy.name):  # another scope: pairs chosen afresh
     state.scope, state.pair, state.upcoming = (scope, strategy.name), None, None
+    state.queue_reply, state.queue_captions = None, {}
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -91,9 +124,8 @@ def _still_free(pair: dict) -> bool:
         rater_id, pair["left"], pair["right"]
     ):
         return False
-    return frozenset((pair["left"], pair["right"])) not in store.screens.taken(
-        except_rater=rater_id
-    )
+    low, high = sorted((pair["left"], pair["right"]))
+    return (low, high) not in store.screens.taken(except_rater=rater_id)
 
 
 def _choose(exclude: tuple[int, int] | None = None) -> dict | None:
@@ -123,7 +155,12 @@ def _new_pair(shown: tuple[int, int] | None = None) -> None:
     state.upcoming = None
     if chosen is not None:
         store.screens.show(rater_id, chosen["left"], chosen["right"])  # no other rater gets it
-        chosen = {**chosen, "token": uuid.uuid4().hex, "shown_at": time.monotonic()}
+        chosen = {
+            **chosen,
+            "token": uuid.uuid4().hex,
+            "shown_at": time.monotonic(),
+            "blinding": rater_blinding(store),  # its answer records what could be seen
+        }
     state.pair = chosen
 
 
@@ -141,14 +178,17 @@ def _answer(outcome: str, token: str) -> None:
         strategy="repeat" if pair.get("repeat_of") else strategy.name,
         request_token=pair["token"],
         repeat_of=pair.get("repeat_of"),
+        blinding=pair.get("blinding"),
     )
     try:
         store.retrying(lambda: store.judgments.append(answer))
     except AlreadyJudged as exc:
         state.notice = str(exc)  # answered in another tab: nothing new to store
-    except StoreBusy as exc:
-        state.notice = str(exc)
-        return  # keep the same pair on screen: nothing was stored, nothing is lost
+    except (StoreBusy, DatabaseUnavailable, StorageFull) as exc:
+        # the same pair stays on screen with its token: the next press resends it, and
+        # an answer whose save did land meanwhile is not stored twice
+        state.notice = f"Not saved, retrying: {exc} Press your answer again."
+        return
     _new_pair()
 
 
@@ -187,6 +227,29 @@ def _style(zoom: float, contrast: float, small: bool) -> None:
     )
 
 
+def _teaching_note(heat_model: int | None) -> None:
+    """Says plainly that the maps are shown (answers given now are not blinded)."""
+    if heat_model is not None:
+        st.warning(overlays.TEACHING_NOTE, icon=":material/school:")
+
+
+def _heat_opacity(heat_model: int | None) -> float:
+    return state.get("heat_opacity", overlays.HEAT_OPACITY) if heat_model is not None else 0.0
+
+
+def _pictures(pair: dict, paths: list[Path], heat_model: int | None) -> list:
+    """The pair's files as they are; with their maps drawn in while teaching shows them."""
+    ids = [pair["left"], pair["right"]]
+    maps = store.attributions.for_compare(heat_model, ids) if heat_model is not None else {}
+    if not maps:
+        return [str(path) for path in paths]
+    scale, opacity = overlays.heat_scale(store.path, heat_model), _heat_opacity(heat_model)
+    return [
+        overlays.blended(path, maps[i], scale, opacity) if i in maps else str(path)
+        for i, path in zip(ids, paths, strict=True)
+    ]
+
+
 def _cold_start_note() -> None:
     if scope.dataset_id is None or store.models.active(scope.dataset_id) is not None:
         return
@@ -209,19 +272,25 @@ def _cold_start_note() -> None:
     )
 
 
-@st.fragment
-def judging() -> None:
-    """The pair, its buttons and the progress line: all that reruns after an answer."""
-    if state.get("pair") is None:
-        _new_pair()
+def _progress_line() -> None:
     progress = store.judgments.progress(rater_id, state.session_started)
     st.caption(
         f"Judged today: {progress['today']} · in total: {progress['total']} · "
         f"this session: {progress['session']}"
     )
+
+
+@st.fragment
+def judging() -> None:
+    """The pair, its buttons and the progress line: all that reruns after an answer."""
+    if state.get("pair") is None:
+        _new_pair()
+    _progress_line()
     if notice := state.pop("notice", None):
         st.info(notice)
     _cold_start_note()
+    heat_model = overlays.teaching_model(store, scope.dataset_id)  # None: no maps (default)
+    _teaching_note(heat_model)
     for _attempt in range(5):  # a pair whose image vanished from disk is skipped, not fatal
         pair = state.get("pair")
         if pair is None:
@@ -240,15 +309,13 @@ def judging() -> None:
 
     _style(zoom, contrast, small=max(row["width"] for _, row in shown.values()) < 128)
     st.markdown("#### Which image shows **more severe** disease?")
-    details = [
-        f"#{row['id']} · {row['dataset']} · grade {row['grade']} · "
-        f"{row['patient'] or 'no patient'} · {row['visit_date'] or 'no date'}"
-        for _, row in shown.values()
-    ]
+    # no more than the pair was served under, nor than the study allows now
+    level = stricter(pair.get("blinding") or NOTHING_SHOWN, blinding)
+    details = [compare_queue.caption(row, level) for _, row in shown.values()]
     with st.container(key="pair"):  # one element for both: they change together, at once
         st.image(
-            [str(shown[side][0]) for side in ("left", "right")],
-            caption=details if show_details else None,
+            _pictures(pair, [shown[side][0] for side in ("left", "right")], heat_model),
+            caption=details if show_details and level != NOTHING_SHOWN else None,
             width=IMAGE_WIDTH,
             output_format="PNG",  # lossless: Streamlit would send a small image as JPEG
         )
@@ -278,4 +345,67 @@ def judging() -> None:
                     state.upcoming = None  # chosen again, checked again, when it is needed
 
 
-judging()
+def _received() -> None:
+    """The browser sent an exchange: kept for the fragment run that follows."""
+    state.queue_sent, state.queue_alive = compare_queue.received(), True
+
+
+@st.fragment
+def judging_queue() -> None:
+    """The judging view, and the progress line: all that reruns after an exchange."""
+    key = compare_queue.scope_key(scope, strategy.name)
+    heat_model = overlays.teaching_model(store, scope.dataset_id)  # None: no maps (default)
+    sent = state.pop("queue_sent", None)
+    if sent is not None or state.get("queue_reply") is None:
+        state.queue_reply = compare_queue.exchange(
+            store,
+            Rating(rater_id, scope.dataset_id, key),
+            strategy,
+            _candidates(store.path, scope),
+            state.rng,
+            sent,
+            state.setdefault("queue_captions", {}),
+            heat_model,
+        )
+    config = {
+        "study": PairTokens(store).study_id,
+        "dataset": scope.dataset_id,
+        "rater": rater_id,
+        "scope": key,
+        "size": QUEUE_SIZE,
+        "zoom": zoom,
+        "contrast": contrast,
+        "heat_opacity": _heat_opacity(heat_model),
+        "details": compare_queue.details(state.queue_captions, blinding) if show_details else {},
+    }
+    _progress_line()  # after the exchange: it counts the answers just stored
+    _cold_start_note()
+    _teaching_note(heat_model)
+    compare_queue.mount(config, state.queue_reply, _received)
+
+
+@st.fragment(run_every=2)
+def _watch_the_view() -> None:
+    """Until the judging view has sent its first exchange: the classic buttons take
+    over when it stays silent (its script did not load or run in this browser). Once it
+    has spoken this does nothing (a rerun of the whole page to remove it would rebuild
+    the view, and its queue, under the rater's fingers)."""
+    if state.get("queue_alive"):
+        return
+    if time.monotonic() - state.setdefault("queue_mounted_at", time.monotonic()) > VIEW_GRACE_S:
+        state.queue_failed = "the fast judging view did not start in this browser"
+        st.rerun()
+
+
+failed = compare_queue.UNAVAILABLE or state.get("queue_failed")
+if classic or failed:
+    if failed and not classic:
+        st.warning(
+            f"Classic buttons: {failed}. Each answer now waits for the server before the "
+            "next pair shows.",
+            icon=":material/speed:",
+        )
+    judging()
+else:
+    judging_queue()
+    _watch_the_view()

@@ -1,4 +1,6 @@
-"""Data page: what is in the store, a filterable thumbnail grid, and import."""
+"""Data page: what is in the store, a filterable thumbnail grid, and import. Grades are
+shown to study leads only: a rater who has seen an image's grade no longer judges it
+blind."""
 
 from __future__ import annotations
 
@@ -10,12 +12,15 @@ import pandas as pd
 import streamlit as st
 
 from core.exports import (
+    DOWNLOAD_LIMIT_BYTES,
     FORMATS,
     WHATS,
+    ExportUnavailable,
+    PreparedExport,
     database_backup,
-    export_bytes,
     judgments_csv,
     judgments_parquet,
+    prepare_export,
 )
 from core.importers import (
     ManifestError,
@@ -26,6 +31,7 @@ from core.importers import (
     import_uploads,
     inside_import_root,
 )
+from core.store import StorageFull
 from pages.common import open_store, signed_in_user, worker_banner
 
 PAGE_SIZE = 48
@@ -77,18 +83,18 @@ with tab_browse:
         dataset_id = names[dataset_name]
         counts = store.images.grade_counts(dataset_id)
         grade_options = sorted(g for g in counts if g is not None)
-        grades = middle.multiselect("Grade (0 = normal)", grade_options)
+        grades = middle.multiselect("Grade (0 = normal)", grade_options) if lead else []
         patients = store.patients.list(dataset_id)
         patient_names = {p["pseudonym"]: p["id"] for p in patients}
         patient = right.selectbox("Patient", ["All", *patient_names])
         visits = sum(p["visits"] for p in patients)
+        by_grade = ", ".join(
+            f"{g if g is not None else '?'}: {n}"
+            for g, n in sorted(counts.items(), key=lambda x: x[0] or -1)
+        )
         st.caption(
-            f"{sum(counts.values())} images · {len(patients)} patients · {visits} visits · "
-            "by grade: "
-            + ", ".join(
-                f"{g if g is not None else '?'}: {n}"
-                for g, n in sorted(counts.items(), key=lambda x: x[0] or -1)
-            )
+            f"{sum(counts.values())} images · {len(patients)} patients · {visits} visits"
+            + (f" · by grade: {by_grade}" if lead else "")
         )
         filters = {
             "dataset_id": dataset_id,
@@ -101,7 +107,7 @@ with tab_browse:
         rows = store.images.query(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         columns = st.columns(8)
         for index, row in enumerate(rows):
-            caption = f"#{row['id']} · grade {row['grade']}"
+            caption = f"#{row['id']}" + (f" · grade {row['grade']}" if lead else "")
             if row["visit_date"]:
                 caption += f" · {row['visit_date']}"
             columns[index % 8].image(
@@ -134,7 +140,7 @@ def _show_report(report) -> None:
 
 
 def _import_tab() -> None:
-    root = import_root(store.path)
+    root = import_root(store.media_root)
     dataset_name = st.text_input("Dataset name", value="My images")
     source = st.radio("Source", ["Upload files", "Folder on the server"], horizontal=True)
     progress = st.progress(0.0, text="Waiting")
@@ -165,6 +171,8 @@ def _import_tab() -> None:
                 )
     except (ManifestError, NpzFormatError, FileNotFoundError, OutsideImportRoot) as exc:
         st.error(f"Nothing was imported: {exc}")
+    except StorageFull as exc:  # the files before the one it stopped at are kept
+        st.error(str(exc))
 
 
 def _import_uploads(root: Path, uploads, dataset_name: str, on_progress) -> None:
@@ -204,8 +212,9 @@ def _export_tab() -> None:
 
 
 def _version_exports() -> None:
-    """A version's scores, embeddings, trend calls or projections, written from one
-    snapshot of the study when the button is clicked."""
+    """A version's scores, embeddings, trend calls or projections: written to a file on
+    the server from one snapshot of the study when asked, then downloaded from that file
+    (Streamlit holds a download in memory, so a very large file is not offered)."""
     st.markdown("**A version's results**")
     ready = {
         f"v{m['version']} · {m['method']} · {m['dataset'] or 'all datasets'} · {m['status']}": m
@@ -225,11 +234,41 @@ def _version_exports() -> None:
     version = ready[left.selectbox("Version", list(ready), key="export_version")]["version"]
     what = middle.selectbox("What", WHATS, key="export_what")
     file_format = right.radio("Format", FORMATS, horizontal=True, key="export_format")
+    if st.button(f"Prepare {what} of v{version} ({file_format})", key="export_version_prepare"):
+        try:
+            with st.spinner("Writing the export on the server…"):
+                st.session_state["prepared_export"] = prepare_export(
+                    store, version, what, file_format
+                )
+        except ExportUnavailable as reason:
+            st.warning(str(reason))
+            return
+    prepared = st.session_state.get("prepared_export")
+    if (
+        prepared is None
+        or (prepared.version, prepared.what, prepared.format) != (version, what, file_format)
+        or not prepared.path.is_file()
+    ):
+        return
+    _offer_prepared(prepared)
+
+
+def _offer_prepared(prepared: PreparedExport) -> None:
+    size = f"{prepared.size / 2**20:.1f} MB"
+    st.caption(f"{prepared.rows} rows, {size}, written on the server to `{prepared.path}`.")
+    if not prepared.downloadable:
+        st.info(
+            f"At {size} this file is larger than the {DOWNLOAD_LIMIT_BYTES // 2**20} MB the "
+            "browser download takes: the app would hold all of it in the server's memory "
+            f"while it is downloaded. Copy it from the server (`{prepared.path}`), or write "
+            f"it where you need it with `{prepared.command}` on the server."
+        )
+        return
     st.download_button(
-        f"Download {what} of v{version} ({file_format})",
-        partial(export_bytes, store.path, version, what, file_format),
-        f"severity-v{version}-{what}.{file_format}",
-        "text/csv" if file_format == "csv" else "application/vnd.apache.parquet",
+        f"Download {prepared.what} of v{prepared.version} ({prepared.format})",
+        partial(Path.read_bytes, prepared.path),  # read when clicked, not on every rerun
+        prepared.path.name,
+        "text/csv" if prepared.format == "csv" else "application/vnd.apache.parquet",
         key="export_version_download",
     )
 

@@ -8,6 +8,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.imaging.display import thumbnail_array
+from core.imaging.heat import overlay, shared_scale
 from core.worker.status import map_note
 from pages.common import open_store, worker_banner
 
@@ -17,6 +18,7 @@ COLOUR_BY = {
     "Patient": "patient",
     "Split": "split",
     "Number of judgments": "judgments",
+    "Moved since another version": "moved",
 }
 RULER_STEPS = 10
 
@@ -67,7 +69,45 @@ def _points(db_path: str, model_id: int, method: str, dims: int) -> pd.DataFrame
         return pd.DataFrame(fresh.embeddings.projection(model_id, method, dims))
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def _moves(db_path: str, before: int, after: int, method: str, dims: int) -> pd.DataFrame:
+    from core.store import Store
+
+    with Store(db_path) as fresh:
+        rows = fresh.embeddings.map_shift(before, after, method, dims)
+    return pd.DataFrame(rows, columns=["image_id", "shift"]) if rows else pd.DataFrame()
+
+
+def _with_moves(points: pd.DataFrame) -> pd.DataFrame:
+    """``points`` with each image's move since a version chosen here (a share of that
+    version's map width, after fitting the maps onto each other), or as they are."""
+    others = {
+        label: m
+        for label, m in labels.items()
+        if m["id"] != model["id"]
+        and (method, dims) in store.embeddings.available_projections(m["id"])
+    }
+    if not others:
+        st.info("No other version has this map yet: nothing to compare with.")
+        return points.assign(moved=np.nan)
+    before = others[st.selectbox("Moved since", list(others))]
+    moves = _moves(store.path, before["id"], model["id"], method, dims)
+    if moves.empty:
+        st.info("The two versions share no images on this map.")
+        return points.assign(moved=np.nan)
+    moved = points.merge(moves.rename(columns={"shift": "moved"}), on="image_id", how="left")
+    st.caption(
+        f"Colour: how far each image moved since v{before['version']}, as a share of that "
+        f"map's width, after rotating and scaling the maps onto each other (median "
+        f"{moved['moved'].median():.1%}). Maps are fitted onto the active version's when "
+        "they are made, so a large move is the model's, not the layout's."
+    )
+    return moved
+
+
 points = _points(store.path, model["id"], method, dims)
+if colour == "moved":
+    points = _with_moves(points)
 present = sorted(points["dataset_id"].unique().tolist())
 if len(present) > 1:  # a version trained on all datasets: one dataset's map and ruler at a time
     dataset_names = {d["id"]: d["name"] for d in store.datasets.list()}
@@ -89,7 +129,7 @@ plot_args = dict(
         "x": False,
         "y": False,
     },
-    color_continuous_scale="Viridis" if colour in ("severity", "judgments") else None,
+    color_continuous_scale="Viridis" if colour in ("severity", "judgments", "moved") else None,
     color_discrete_map=grade_colours if colour == "grade" else None,
     category_orders={"grade": [str(g) for g in grades] + ["<NA>"]},
 )
@@ -109,15 +149,83 @@ points_selected = (event or {}).get("selection", {}).get("points", []) if dims =
 selected = [p["customdata"][0] for p in points_selected if p.get("customdata")]
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def _maps(db_path: str, model_id: int, image_ids: tuple[int, ...]) -> dict[int, np.ndarray]:
+    from core.store import Store
+
+    with Store(db_path) as fresh:
+        return fresh.attributions.maps(model_id, list(image_ids))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _map_scale(db_path: str, model_id: int) -> tuple[float, int]:
+    """The version's shared scale for its maps, and how many it has."""
+    from core.store import Store
+
+    with Store(db_path) as fresh:
+        peaks = fresh.attributions.peaks(model_id)
+    return shared_scale(peaks), len(peaks)
+
+
+def _overlay_controls() -> float | None:
+    """The overlay's toggle and opacity; the opacity when the maps are to be drawn."""
+    left, right = st.columns([2, 3])
+    shown = left.toggle(
+        "Show what drives the score",
+        value=False,
+        key="latent_overlay",
+        help="Integrated Gradients of this version's severity score against a blurred copy "
+        "of each image: where changing the pixels would change the score most, one colour "
+        "scale for all of the version's images. Not a diagnosis (see the README).",
+    )
+    if not shown:
+        return None
+    opacity = right.slider("Opacity", 0.0, 1.0, 0.7, 0.05, key="latent_opacity")
+    scale, count = _map_scale(store.path, model["id"])
+    if count == 0:
+        job = next(
+            (
+                j
+                for j in store.jobs.list(limit=100, statuses=("queued", "running", "failed"))
+                if j["kind"] == "attribute" and j["params"].get("model_id") == model["id"]
+            ),
+            None,
+        )
+        doing = f" (attribute job {job['id']}: {job['status']})" if job else ""
+        st.info(
+            f"The worker has not computed this version's maps yet{doing}; the images show "
+            "without them until it has.",
+            icon=":material/hourglass:",
+        )
+        return None
+    st.caption(
+        f"Deep blue to near white: more of the score comes from there. {count} maps; the "
+        f"colour saturates at {scale:.2g} score units a map pixel."
+    )
+    return opacity
+
+
+opacity = _overlay_controls()
+
+
+def _picture(row: dict, image_id: int, maps: dict[int, np.ndarray]) -> np.ndarray:
+    picture = thumbnail_array(store.media_path(row["pixel_path"]))
+    if opacity is None or image_id not in maps:
+        return picture
+    return overlay(picture, maps[image_id], _map_scale(store.path, model["id"])[0], opacity)
+
+
 def _gallery(image_ids: list[int], caption_score: bool = True, columns: int = 10) -> None:
     cells = st.columns(columns)
-    for index, image_id in enumerate(image_ids):
-        row = store.images.get(int(image_id))
+    wanted = tuple(int(i) for i in image_ids)
+    maps = _maps(store.path, model["id"], wanted) if opacity is not None else {}
+    for index, image_id in enumerate(wanted):
+        row = store.images.get(image_id)
         caption = f"#{image_id} · g{row['grade']}"
         if caption_score:
             caption += f" · s={severity.get(image_id, float('nan')):.2f}"
         cells[index % columns].image(
-            thumbnail_array(store.media_path(row["pixel_path"])), caption=caption, width="stretch"
+            _picture(row, image_id, maps), caption=caption, width="stretch"
         )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from core.imaging.display import thumbnail_array
+from core.imaging.heat import change_overlay, overlay, shared_scale
 from core.learning.method_info import TRENDS
 from core.worker.status import map_note
 from pages.common import open_store, worker_banner
@@ -53,6 +55,81 @@ def _trend_table(model_id: int) -> pd.DataFrame:
     return frame
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def _maps(db_path: str, model_id: int, image_ids: tuple[int, ...]) -> dict[int, np.ndarray]:
+    from core.store import Store
+
+    with Store(db_path) as fresh:
+        return fresh.attributions.maps(model_id, list(image_ids))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _map_scale(db_path: str, model_id: int) -> float:
+    from core.store import Store
+
+    with Store(db_path) as fresh:
+        return shared_scale(fresh.attributions.peaks(model_id))
+
+
+def _overlay_controls(visit_ids: list[int]) -> tuple[dict[int, np.ndarray], float] | None:
+    """The overlay's toggle and opacity; the visits' maps and the opacity when shown."""
+    left, right = st.columns([2, 3])
+    shown = left.toggle(
+        "Show what drives the score",
+        value=False,
+        key="patients_overlay",
+        help="Integrated Gradients of the active version's severity score against a blurred "
+        "copy of each image: where changing the pixels would change the score most. Not a "
+        "diagnosis (see the README).",
+    )
+    if not shown or model is None:
+        return None
+    opacity = right.slider("Opacity", 0.0, 1.0, 0.7, 0.05, key="patients_opacity")
+    maps = _maps(store.path, model["id"], tuple(visit_ids))
+    if not maps:
+        st.info(
+            "The worker has not computed the maps of this version for these visits yet.",
+            icon=":material/hourglass:",
+        )
+        return None
+    return maps, opacity
+
+
+def _what_changed(visits: list[dict], maps: dict[int, np.ndarray], opacity: float) -> None:
+    """Two visits' maps side by side, and their difference over the later picture."""
+    mapped = [v for v in visits if v["id"] in maps]
+    if len(mapped) < 2:
+        return
+    st.subheader("What changed between two visits")
+    labels = {_visit_label(v): v for v in mapped}
+    names = list(labels)
+    first, second = st.select_slider(
+        "Visits", options=names, value=(names[-2], names[-1]), key="change_pair"
+    )
+    if first == second:
+        st.caption("Pick two different visits.")
+        return
+    before, after = labels[first], labels[second]
+    scale = _map_scale(store.path, model["id"])
+    pictures = [thumbnail_array(store.media_path(v["pixel_path"]), 192) for v in (before, after)]
+    left, middle, right = st.columns(3)
+    left.image(overlay(pictures[0], maps[before["id"]], scale, opacity), caption=first)
+    middle.image(overlay(pictures[1], maps[after["id"]], scale, opacity), caption=second)
+    right.image(
+        change_overlay(pictures[1], maps[before["id"]], maps[after["id"]], scale, opacity),
+        caption=f"Change, {first} → {second}",
+    )
+    st.caption(
+        "Right: over the later picture, green where more of the score comes from at the "
+        "later visit, violet where less. The pictures are compared as they are, not "
+        "aligned: an eye that moved between visits shows as change."
+    )
+
+
+def _visit_label(visit: dict) -> str:
+    return str(visit["visit_date"] or f"visit {visit['visit_index']}")
+
+
 trends = _trend_table(model["id"]) if model else pd.DataFrame()
 overview, detail = st.tabs(["Cohort overview", "One patient"])
 
@@ -95,16 +172,19 @@ with detail:
     scores = store.embeddings.severity_scores(model["id"]) if model else {}
 
     st.subheader("Visits")
+    drawn = _overlay_controls([v["id"] for v in visits]) if model else None
     columns = st.columns(max(len(visits), 1))
     for column, visit in zip(columns, visits, strict=False):
-        label = visit["visit_date"] or f"visit {visit['visit_index']}"
         score = scores.get(visit["id"], (None, None))[0]
-        caption = label + (f" · s={score:.2f}" if score is not None else "")
-        column.image(
-            thumbnail_array(store.media_path(visit["pixel_path"]), 128),
-            caption=caption,
-            width="stretch",
-        )
+        caption = _visit_label(visit) + (f" · s={score:.2f}" if score is not None else "")
+        picture = thumbnail_array(store.media_path(visit["pixel_path"]), 128)
+        if drawn and visit["id"] in drawn[0] and model:
+            picture = overlay(
+                picture, drawn[0][visit["id"]], _map_scale(store.path, model["id"]), drawn[1]
+            )
+        column.image(picture, caption=caption, width="stretch")
+    if drawn:
+        _what_changed(visits, *drawn)
 
     if scores:
         st.subheader("Severity trajectory")

@@ -1,7 +1,8 @@
 """Raters page: how consistent each rater is, how they agree, and how far to trust them.
 
 A rater sees their own figures; the study lead sees everyone's, the agreement between
-raters, and sets the share of repeat pairs. UI only: the measures are in core.raters.
+raters, and sets what raters see while judging and the share of repeat pairs. UI only:
+the measures are in core.raters.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from core.raters import (
     set_repeat_share,
 )
 from core.store import NotFound, Store
+from core.store.blinding import (
+    BLINDINGS,
+    DATES_AND_GRADES_SHOWN,
+    DATES_SHOWN,
+    NOTHING_SHOWN,
+    rater_blinding,
+    set_rater_blinding,
+)
 from pages.common import open_store, signed_in_or_stop
 
 HELP = {
@@ -43,10 +52,38 @@ HELP = {
     "median_response_s": "Median seconds from the pair appearing to the answer.",
     "fast_answers": f"Answers given in under {FAST_ANSWER_MS / 1000:.1f} s.",
 }
+BLINDING_LABELS = {
+    NOTHING_SHOWN: "Nothing: the images only (blinded)",
+    DATES_SHOWN: "Dates and details: image, dataset, patient and visit date",
+    DATES_AND_GRADES_SHOWN: "Dates, details and grades",
+}
 
 store = open_store()
 st.title("Raters")
 user = signed_in_or_stop(store, "see rater figures")
+
+
+def _blinding_setting() -> None:
+    """The study lead's decision, before any answer is given: raters cannot override it."""
+    st.subheader("What raters see while judging")
+    current = rater_blinding(store)
+    chosen = st.radio(
+        "Under each image on the Compare page, a rater may show",
+        BLINDINGS,
+        index=BLINDINGS.index(current),
+        format_func=BLINDING_LABELS.__getitem__,
+        key="rater_blinding",
+        help="Nothing by default: an answer given with the grade in view measures the "
+        "grade, not the rater. Each answer records the setting it was given under (the "
+        "judgments export's `blinding` column).",
+    )
+    if chosen != current:
+        set_rater_blinding(store, chosen)
+        st.toast(f"Raters may now see: {BLINDING_LABELS[chosen].split(':')[0].lower()}.")
+
+
+if user.is_admin:
+    _blinding_setting()
 
 
 @st.cache_data(show_spinner="Measuring the raters...", max_entries=4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 
 import pandas as pd
@@ -14,6 +15,7 @@ from core.exports.metric_labels import METRICS
 from core.learning.config import uses_small_input
 from core.learning.method_info import METHOD_INFO
 from core.learning.recipes import SCRATCH_EVERY_KEY, steps_per_phase
+from core.store.jobs import TAKEN_OVER
 from core.worker.activation import HELD_BACK
 from core.worker.autoretrain import RETRAIN_EVERY_KEY, retrain_every, scratch_every
 from core.worker.status import retrain_blockers
@@ -338,9 +340,46 @@ def _auto_retrain() -> None:
         st.toast(f"A retrain from scratch after {scratch} warm ones" if scratch else "Never")
 
 
+def _teaching() -> None:
+    """Whether raters see the attribution maps on the Compare page: off for a study,
+    since raters should judge the images and not the model's reading of them."""
+    st.subheader("Teaching")
+    shown = st.toggle(
+        "Show what drives the score on the Compare page",
+        value=store.attributions.shown_on_compare(),
+        key="compare_attributions",
+        help="Off by default. When on, every rater sees each image's attribution map on "
+        "the Compare page: for teaching sessions, not for a study whose answers train "
+        "the model (the map would steer the answers).",
+    )
+    if shown != store.attributions.shown_on_compare():
+        store.attributions.show_on_compare(shown)
+        st.toast("Raters now see the maps on Compare" if shown else "Maps hidden on Compare")
+
+
 if lead:
     _train_form()
     _auto_retrain()
+    _teaching()
+
+
+def _lease_note(job: dict) -> str | None:
+    """What became of a job whose worker went silent (``Jobs.recover_stale``)."""
+    if job["status"] == "failed" and (job["error"] or "").startswith("The worker stopped"):
+        tries = f"{job['attempts']} attempt{'' if job['attempts'] == 1 else 's'}"
+        return (
+            f"Failed after {tries}: its worker stopped answering each time, so it was not "
+            "tried again."
+        )
+    message = job["message"] or ""
+    if not message.startswith(TAKEN_OVER):
+        return None
+    silent = message.removeprefix(TAKEN_OVER).removesuffix(" stopped heart-beating.").strip()
+    note = f"Worker {silent} stopped answering during this job; "
+    if job["attempts"] > 1 and job["started_at"]:
+        taken = datetime.fromisoformat(job["started_at"]).strftime("%H:%M")
+        return note + f"another worker took it over at {taken} UTC."
+    return note + "it waits for another worker."
 
 
 @st.fragment(run_every=2)
@@ -355,11 +394,14 @@ def live_jobs() -> None:
         _loss_curve(fresh, jobs)
         for job in jobs:
             left, right = st.columns([5, 1])
+            note = _lease_note(job)
             label = (
                 f"#{job['id']} {job['kind']} · {job['status']}"
                 f"{' · ' + job['phase'] if job['phase'] else ''}"
-                f"{' · ' + job['message'] if job['message'] else ''}"
+                f"{' · ' + job['message'] if job['message'] and not note else ''}"
             )
+            if note:
+                left.caption(f":material/sync_problem: {note}")
             if job["status"] in ("queued", "running"):
                 left.progress(min(max(job["progress"], 0.0), 1.0), text=label)
                 if lead and right.button("Cancel", key=f"cancel_{job['id']}"):

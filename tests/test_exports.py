@@ -49,3 +49,24 @@ def test_formula_names_and_comments_are_neutralised_in_both_formats(file_store):
         assert frame.loc[0, "comment"] == "'@SUM(1+1)"
         assert frame.loc[1, "rater"] == "Dr Ok"  # harmless text is left as it is
         assert frame.loc[0, "left_image_id"] == a  # numbers are not touched
+
+
+def test_judgments_exports_carry_the_blinding_with_the_documented_dtypes(file_store):
+    from core.exports.tables import JUDGMENTS
+
+    dataset = file_store.datasets.ensure("d")
+    a, b, c = (
+        file_store.images.add(NewImage(dataset, f"h{i}", "x.png", 4, 4, "train"))[0]
+        for i in range(3)
+    )
+    rater = file_store.raters.ensure("Dr Chen")
+    file_store.judgments.append(Answer(a, b, "left", rater, blinding="dates_and_grades"))
+    file_store.judgments.append(Answer(b, c, "right", rater))  # stored without: unknown
+    documented = {column.name: column.dtype for column in JUDGMENTS}
+    csv = pd.read_csv(io.BytesIO(judgments_csv(file_store)), dtype=documented)
+    parquet = pd.read_parquet(io.BytesIO(judgments_parquet(file_store)))
+    for frame in (csv, parquet):
+        assert list(frame.columns) == list(documented)
+        assert frame.loc[0, "blinding"] == "dates_and_grades"
+        assert pd.isna(frame.loc[1, "blinding"])
+    assert {name: str(parquet[name].dtype) for name in documented} == documented

@@ -55,6 +55,13 @@ def add_parsers(commands) -> None:
         "CUDA GPU; 1 on a CPU)",
     )
     worker.add_argument(
+        "--attribution-steps",
+        type=int,
+        metavar="N",
+        help="Integrated Gradients' points per attribution map (default 32; fewer is "
+        "faster on a CPU and further from adding up to the score)",
+    )
+    worker.add_argument(
         "--threads",
         type=int,
         help="torch CPU threads (default: all cores but one, left to the app)",
@@ -73,7 +80,7 @@ def add_parsers(commands) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="train: any training setting (method=conpro, epochs=4...); "
-        "embed/project: model_id=N; import: src=PATH, dataset=NAME",
+        "embed/project/attribute: model_id=N; import: src=PATH, dataset=NAME",
     )
     add_db(submit)
     listing = verbs.add_parser("list", help="the latest jobs")
@@ -97,6 +104,7 @@ def run_worker(args: argparse.Namespace) -> int:
         stale_after_seconds=args.stale_after,
         kinds=tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
         nproc=args.nproc,
+        attribution_steps=args.attribution_steps,
     )
     threads = yield_to_the_app(args.nice, args.threads)
     worker = Worker(config)

@@ -4,7 +4,9 @@
   the whole database (``judgments``);
 - a version's scores, embeddings, trend calls and projections as CSV or Parquet, read in
   one snapshot and streamed (``version_tables``; columns in ``tables``);
-- a model card per version in Markdown (``card``, from ``card_facts``).
+- a model card per version in Markdown (``card``, from ``card_facts``);
+- an export written to the study's exports folder for the Data page's download
+  (``downloads``: Streamlit holds a download in memory, so large files stay on disk).
 
 Text cells are spreadsheet-safe in every export (``spreadsheet``). The names below load
 their module (and pandas, pyarrow) on first use only."""
@@ -18,6 +20,7 @@ from .names import BATCH_ROWS, FORMATS, WHATS
 
 if TYPE_CHECKING:
     from .card import model_card, model_card_bytes
+    from .downloads import DOWNLOAD_LIMIT_BYTES, PreparedExport, prepare_export
     from .judgments import database_backup, judgments_csv, judgments_frame, judgments_parquet
     from .spreadsheet import neutralise_formulas, spreadsheet_safe, table_csv
     from .tables import dtypes
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
     )
 
 _MODULE_OF = {
+    "DOWNLOAD_LIMIT_BYTES": "downloads",
+    "PreparedExport": "downloads",
+    "prepare_export": "downloads",
     "database_backup": "judgments",
     "judgments_csv": "judgments",
     "judgments_frame": "judgments",
@@ -47,10 +53,12 @@ _MODULE_OF = {
 
 __all__ = [
     "BATCH_ROWS",
+    "DOWNLOAD_LIMIT_BYTES",
     "FORMATS",
     "WHATS",
     "ExportReport",
     "ExportUnavailable",
+    "PreparedExport",
     "database_backup",
     "dtypes",
     "export_bytes",
@@ -61,6 +69,7 @@ __all__ = [
     "model_card",
     "model_card_bytes",
     "neutralise_formulas",
+    "prepare_export",
     "spreadsheet_safe",
     "table_csv",
 ]

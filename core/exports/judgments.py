@@ -12,25 +12,16 @@ import pandas as pd
 from core.store import Store
 
 from .spreadsheet import spreadsheet_safe
+from .tables import JUDGMENTS
 
-JUDGMENT_COLUMNS = [
-    "id",
-    "rater",
-    "left_image_id",
-    "right_image_id",
-    "outcome",
-    "created_at",
-    "response_ms",
-    "strategy",
-    "comment",
-    "supersedes",
-    "repeat_of",
-]
+JUDGMENT_COLUMNS = [column.name for column in JUDGMENTS]
 
 
 def judgments_frame(store: Store) -> pd.DataFrame:
+    """Every judgment row, with the documented dtypes (``tables.JUDGMENTS``)."""
     rows = store.judgments.export_rows()
-    return spreadsheet_safe(pd.DataFrame(rows, columns=JUDGMENT_COLUMNS))
+    frame = spreadsheet_safe(pd.DataFrame(rows, columns=JUDGMENT_COLUMNS))
+    return frame.astype({column.name: column.dtype for column in JUDGMENTS})
 
 
 def judgments_csv(store: Store) -> bytes:

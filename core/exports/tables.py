@@ -103,6 +103,28 @@ PROJECTIONS = (
     Column("z", "float64", "third coordinate; empty (NaN) in a 2-D projection"),
 )
 
+# The judgments export (core.exports.judgments): every row ever written, in id order.
+JUDGMENTS = (
+    Column("id", "int64", "the row's id: later rows have higher ids"),
+    Column("rater", "str", "the rater's name as signed in"),
+    Column("left_image_id", "int64", "the image shown on the left"),
+    Column("right_image_id", "int64", "the image shown on the right"),
+    Column("outcome", "str", "left, right or equal (more severe), skip, or undone"),
+    Column("created_at", "str", "when it was stored: ISO time in UTC"),
+    Column("response_ms", "Int64", "milliseconds from the pair appearing to the answer"),
+    Column("strategy", "str", "how the pair was chosen: active, random, repeat, undo, ..."),
+    Column("comment", "str", "the rater's comment; empty when none"),
+    Column("supersedes", "Int64", "the row this undo or correction replaces; empty if none"),
+    Column("repeat_of", "Int64", "for a repeat pair, the answer it repeats; empty otherwise"),
+    Column(
+        "blinding",
+        "str",
+        "what the rater could see under the images (the study lead's setting when the pair "
+        "was served): none_shown, dates, or dates_and_grades; empty when not recorded "
+        "(answers stored before it was, and undo rows)",
+    ),
+)
+
 
 def embedding_columns(dims: int) -> tuple[Column, ...]:
     width = len(str(max(dims - 1, 0)))

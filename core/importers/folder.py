@@ -13,7 +13,7 @@ from core.imaging import ImageRejected, decode_raster, remove_stale_parts
 from core.imaging.dicom import decode_dicom
 from core.store import Store
 
-from .ingest import ImageFacts, ingest
+from .ingest import ImageFacts, ingest, stop_if_disk_full
 from .manifest import ManifestRow, read_manifest
 from .report import ImportReport
 
@@ -102,7 +102,8 @@ def _import_one(
         report.add(relative, "rejected", str(exc))
     except MemoryError:
         report.add(relative, "rejected", "the image is too large to open on this machine")
-    except Exception as exc:  # one unexpected failure must not stop the batch
+    except Exception as exc:  # one unexpected failure must not stop the batch ...
+        stop_if_disk_full(exc, relative, report)  # ... but a full disk stops every one
         report.add(relative, "rejected", f"unexpected problem while reading: {exc}")
     else:
         report.add(

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.imaging import DecodedImage, content_hash, save_pixels
-from core.store import NewImage, Store
+from core.store import NewImage, StorageFull, Store
+from core.store.errors import is_disk_full
 
+from .report import ImportReport
 from .splits import assign_split
 
 
@@ -66,3 +68,19 @@ def ingest(
                 metadata={**decoded.metadata, **facts.metadata},
             )
         )
+
+
+def stop_if_disk_full(exc: BaseException, name: str, report: ImportReport) -> None:
+    """A full disk (the media folder's or the database's) stops the whole import: every
+    file after this one would fail the same way. Raises ``StorageFull`` naming the file
+    it was on; that file left nothing (its pixels are written to a ``.part`` that is
+    removed, its row rolled back), and the files before it stay imported."""
+    if not is_disk_full(exc):
+        return
+    done = report.counts()
+    raise StorageFull(
+        f"The disk is full: the import stopped at {name}, which was not stored. "
+        f"{done['imported']} files before it were imported and are kept "
+        f"({done['duplicate']} duplicates, {done['rejected']} rejected). Free some space "
+        "and import again: what is already stored is recognised and skipped."
+    ) from exc

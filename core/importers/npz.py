@@ -12,7 +12,7 @@ from core.imaging import ImageRejected, remove_stale_parts, to_display_pixels
 from core.imaging.decode import decode_budget
 
 from .folder import Progress
-from .ingest import ImageFacts, ingest
+from .ingest import ImageFacts, ingest, stop_if_disk_full
 from .report import ImportReport
 
 SPLITS = ("train", "val", "test")
@@ -116,6 +116,9 @@ def import_npz(
                 image_id, created = ingest(store, dataset_id, decoded, facts)
             except ImageRejected as exc:
                 report.add(name, "rejected", str(exc))
+            except Exception as exc:
+                stop_if_disk_full(exc, name, report)
+                raise
             else:
                 report.add(
                     name,

@@ -18,10 +18,13 @@ class OutsideImportRoot(Exception):
     """A server path that is not inside the import root; the message names the root."""
 
 
-def import_root(db_path: str | Path) -> Path:
-    """The import root for the database at ``db_path`` (created if missing)."""
+def import_root(media_root: str | Path) -> Path:
+    """The import root of a store whose media folder is ``media_root`` (created if
+    missing): ``$SEVERITY_IMPORT_ROOT``, else ``import/`` beside the media folder, which
+    for a SQLite study is beside its database file (``data/import``). Never derived from
+    the database's location itself: a PostgreSQL URL is not a folder."""
     configured = os.environ.get(IMPORT_ROOT_ENV)
-    root = Path(configured) if configured else Path(db_path).resolve().parent / "import"
+    root = Path(configured) if configured else Path(media_root).resolve().parent / "import"
     root.mkdir(parents=True, exist_ok=True)
     return root.resolve()
 

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from core.plain import finite_only, plain
+from core.store.errors import StorageFull, is_disk_full
 
 from .config import TrainConfig
 from .encoders import SeverityNet
@@ -29,14 +30,18 @@ class CheckpointUnreadable(Exception):
 
 
 def save_checkpoint(path: str | Path, result: TrainResult, metrics: dict[str, Any]) -> Path:
-    payload = {
+    """Write the checkpoint at ``path``, whole and loadable, or not at all."""
+    return _write_verified(Path(path), _payload(result, metrics))
+
+
+def _payload(result: TrainResult, metrics: dict[str, Any]) -> dict:
+    return {
         "state_dict": {k: v.cpu() for k, v in result.net.state_dict().items()},
         "anchor": result.anchor.cpu(),
         "score_space": result.method.score_space,
         "config": plain(result.config.to_dict(), "config"),
         "metrics": finite_only(metrics),
     }
-    return _write_verified(Path(path), payload)
 
 
 def load_checkpoint(path: str | Path) -> tuple[SeverityNet, torch.Tensor, str, TrainConfig, dict]:
@@ -93,14 +98,36 @@ def _safe_load(path: Path) -> dict:
 
 
 def _write_verified(path: Path, payload: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(fd)
+    temp = _write_part(path, payload)
     try:
-        torch.save(payload, temp)
-        _safe_load(Path(temp))  # what is renamed into place is known to load
         os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _write_part(path: Path, payload: dict) -> Path:
+    """``payload`` in a ``.part`` file beside ``path``, flushed to the disk and loaded
+    back the safe way. A full disk raises ``StorageFull`` naming the checkpoint; no
+    ``.part`` is left behind by any failure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".part")
+    temp = Path(name)
+    try:
+        # through a Python file, so that a failed write raises its OSError (torch's own
+        # writer reports only a RuntimeError, with the OSError as its context)
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _safe_load(temp)  # what is renamed into place is known to load
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise StorageFull(
+                f"The disk holding {path.parent} is full: the checkpoint {path.name} was not "
+                "written (nothing partial was left). Free some space and train again."
+            ) from exc
+        raise
+    return temp

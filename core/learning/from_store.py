@@ -3,6 +3,7 @@ One function, used by ``python -m core train --db`` and by the background worker
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -67,12 +68,30 @@ def train_from_store(
             **result.notes,
         }
         path = Path(out_dir) / f"model-v{model['version']}.pt"
-        save_checkpoint(path, result, metrics)
-        store.models.finish(model["id"], store.relative_to_media(path), metrics)
+        # written and verified beside its place, renamed into it under the job's lease
+        part = save_checkpoint(path.with_name(path.name + ".part"), result, metrics)
+        publish_checkpoint(store, model["id"], path, part, metrics)
     except BaseException as exc:
         store.models.mark_failed(model["id"], str(exc) or type(exc).__name__)
         raise
     return store.models.get(model["id"]), result
+
+
+def publish_checkpoint(store: Store, model_id: int, path: Path, part: Path, metrics: dict) -> None:
+    """Rename the verified ``part`` to ``path`` and record the version as a candidate, in
+    one short transaction: under the job's lease (``Models.finish`` checks it) or not at
+    all. A worker that lost its job leaves neither a checkpoint nor a candidate."""
+    placed = False
+    try:
+        with store.transaction():
+            store.models.finish(model_id, store.relative_to_media(path), metrics)
+            os.replace(part, path)
+            placed = True
+    except BaseException:
+        part.unlink(missing_ok=True)
+        if placed:  # the rename happened but the row did not commit
+            path.unlink(missing_ok=True)
+        raise
 
 
 def warm_start(store: Store, parent: dict, config: TrainConfig) -> WarmStart:

@@ -143,3 +143,13 @@ class Settings:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [key, json.dumps(value)],
             )
+
+    def setdefault(self, key: str, value: Any) -> Any:
+        """The stored value of ``key``; ``value`` is stored first when there is none. Two
+        callers racing for a missing key both get the value that was stored first."""
+        with self._store.transaction(serialize=False):
+            self._store.db.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+                [key, json.dumps(value)],
+            )
+        return self.get(key)

@@ -24,6 +24,7 @@ TABLES = (
     ("models", "id"),
     ("model_activations", "id"),
     ("embeddings", "model_id, image_id"),
+    ("attribution_maps", "model_id, image_id"),
     ("projections", "model_id, method, dims, image_id"),
     ("trends", "model_id, earlier_image_id, later_image_id"),
     ("beliefs", "image_id"),

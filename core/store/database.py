@@ -11,27 +11,30 @@ into the driver's style, and ``Dialect`` holds the few phrases that differ.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from .errors import DatabaseUnavailable
+from .errors import NOT_REACHABLE, NOT_SAVED, DatabaseUnavailable
+from .faults import pause_point
 from .migrations import MIGRATIONS
 
 __all__ = ["Database", "IntegrityError", "OperationalError", "connect", "is_postgres_url"]
 
 BUSY_TIMEOUT_S = 15.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,29 +75,43 @@ class Database:
 
     Statements run in autocommit unless inside ``begin()`` ... ``commit()``; the
     ``Store`` decides when a write transaction starts and how it waits for its turn.
+
+    PostgreSQL: a connection the server dropped (a restart, a failover) is replaced on
+    the next use. A read (``SELECT``) or a ``BEGIN`` outside a transaction is tried once
+    more on the new connection; anything else that met the drop (a write, or any
+    statement of a transaction, whose ``COMMIT`` may or may not have landed) raises
+    ``DatabaseUnavailable`` and is never repeated here: its caller resends it with the
+    same request token. SQLite files are never dropped, and get none of this.
     """
 
     def __init__(self, engine: Engine, dialect: Dialect):
         self.engine = engine
         self.dialect = dialect
         self._conn: Connection = engine.connect()  # the engine is in autocommit mode
+        self._dropped = False  # the server dropped ``_conn``; connect again before use
         self.in_transaction = False
         self._savepoints = 0
+        self._live_savepoints: set[str] = set()  # those of the current connection
 
     # -- statements ----------------------------------------------------------------------
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> CursorResult:
-        return self._conn.exec_driver_sql(self._native(sql), tuple(params or ()))
+        native, values = self._native(sql), tuple(params or ())
+        return self._reconnecting(lambda: self._conn.exec_driver_sql(native, values), _is_read(sql))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = [tuple(r) for r in rows]
         if rows:
-            self._conn.exec_driver_sql(self._native(sql), rows)
+            native = self._native(sql)
+            self._reconnecting(lambda: self._conn.exec_driver_sql(native, rows), False)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Rows as dicts, read through the driver's cursor directly (one layer less per
         read; the Compare page reads a few dozen times per answer). A driver error is
         raised as SQLAlchemy's, as for writes."""
+        return self._reconnecting(lambda: self._query(sql, params), _is_read(sql))
+
+    def _query(self, sql: str, params: Sequence[Any] | None) -> list[dict[str, Any]]:
         native, values = self._native(sql), tuple(params or ())
         cursor = self.driver_connection.cursor()
         try:
@@ -173,27 +190,37 @@ class Database:
     # -- transactions --------------------------------------------------------------------
 
     def begin(self, statement: str = "BEGIN") -> None:
-        self._conn.exec_driver_sql(statement)
+        # nothing was asked of the server yet: safe to repeat on a new connection
+        self._reconnecting(lambda: self._conn.exec_driver_sql(statement), True)
         self.in_transaction = True
 
     def commit(self) -> None:
-        self.in_transaction = False
-        self._conn.exec_driver_sql("COMMIT")
+        try:
+            self._reconnecting(lambda: self._conn.exec_driver_sql("COMMIT"), False)
+        finally:
+            self.in_transaction = False
 
     def rollback(self) -> None:
         self.in_transaction = False
+        if self._dropped:
+            return  # the server already rolled back the transaction of a lost connection
         self._conn.exec_driver_sql("ROLLBACK")
 
     def savepoint(self) -> str:
         self._savepoints += 1
         name = f"sp_{self._savepoints}"
-        self._conn.exec_driver_sql(f"SAVEPOINT {name}")
+        self._reconnecting(lambda: self._conn.exec_driver_sql(f"SAVEPOINT {name}"), False)
+        self._live_savepoints.add(name)
         return name
 
     def release(self, name: str) -> None:
+        self._live_savepoints.discard(name)
         self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
 
     def rollback_to(self, name: str) -> None:
+        if name not in self._live_savepoints:
+            return  # it went with a dropped connection, and its transaction with it
+        self._live_savepoints.discard(name)
         self._conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
         self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
 
@@ -202,8 +229,68 @@ class Database:
             self.rollback()
         self._conn.close()
 
+    # -- a connection the server dropped -------------------------------------------------
+
+    def _reconnecting(self, run: Callable[[], T], repeatable: bool) -> T:
+        """``run()``; on PostgreSQL, after a dropped connection, on a new one (see the
+        class's note): once more when ``repeatable`` and no transaction was open, else
+        ``DatabaseUnavailable``."""
+        if self.dialect.name != "postgresql":
+            return run()
+        if self._dropped:
+            self._connect_again(NOT_REACHABLE if repeatable else NOT_SAVED)
+        try:
+            return run()
+        except DBAPIError as exc:
+            if not self._was_dropped(exc):
+                raise
+            in_transaction = self.in_transaction
+            self._forget_connection()
+            if not repeatable or in_transaction:
+                raise DatabaseUnavailable(NOT_SAVED) from exc
+            self._connect_again(NOT_REACHABLE)
+            try:
+                return run()
+            except DBAPIError as again:
+                if self._was_dropped(again):
+                    self._forget_connection()
+                    raise DatabaseUnavailable(NOT_REACHABLE) from again
+                raise
+
+    def _was_dropped(self, exc: DBAPIError) -> bool:
+        if exc.connection_invalidated:
+            return True
+        try:
+            driver = self.driver_connection
+        except Exception:  # SQLAlchemy already let go of it
+            return True
+        return bool(driver.closed or getattr(driver, "broken", False))
+
+    def _forget_connection(self) -> None:
+        """Give the dead connection back to the pool as invalid; its transaction, and
+        every savepoint in it, ended with it on the server."""
+        self._dropped = True
+        self.in_transaction = False
+        self._live_savepoints.clear()
+        with contextlib.suppress(Exception):
+            self._conn.invalidate()
+        with contextlib.suppress(Exception):
+            self._conn.close()
+
+    def _connect_again(self, message: str) -> None:
+        try:
+            self._conn = self.engine.connect()  # pool_pre_ping: a live connection or none
+        except DBAPIError as exc:
+            raise DatabaseUnavailable(message) from exc
+        self._dropped = False
+
     def _native(self, sql: str) -> str:
         return sql if self.dialect.name == "sqlite" else _pyformat(sql)
+
+
+def _is_read(sql: str) -> bool:
+    """A statement that changes nothing, so may be sent again after a dropped connection."""
+    return sql.lstrip().upper().startswith("SELECT")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -329,8 +416,10 @@ def schema_version(db: Database) -> int:
 
 
 def migrate(db: Database) -> list[int]:
-    """Apply every migration newer than the database, each in one transaction; return
-    the numbers applied."""
+    """Apply every migration newer than the database, each in one transaction with the
+    new version number; return the numbers applied. A process killed half-way through
+    one leaves the database as it was before that migration (both engines roll an
+    unfinished transaction back, DDL included), and the next open applies it again."""
     applied = []
     for migration in MIGRATIONS:
         if migration.number <= schema_version(db):
@@ -343,12 +432,17 @@ def migrate(db: Database) -> list[int]:
         try:
             # Re-check under the lock: another process may have just migrated.
             if migration.number > schema_version(db):
+                point = f"migration-{migration.number}"
                 if db.dialect.name == "sqlite":
-                    for statement in _split_statements(migration.sqlite):
+                    for k, statement in enumerate(_split_statements(migration.sqlite), 1):
+                        pause_point(f"{point}-statement-{k}")
                         db.execute(statement)
                 else:  # a whole script (function bodies hold ';'), no parameters
+                    pause_point(f"{point}-statement-1")
                     db.driver_connection.execute(migration.postgresql)
+                pause_point(f"{point}-before-version")
                 _set_version(db, migration.number)
+                pause_point(f"{point}-before-commit")
                 applied.append(migration.number)
             db.commit()
         except BaseException:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.projection_align import Layout, align, displacement, shared_ids
+
 if TYPE_CHECKING:
     from .store import Store
 
@@ -135,3 +137,56 @@ class Embeddings:
             [model_id],
         )
         return [(r["method"], r["dims"]) for r in rows]
+
+    def layout(self, model_id: int, method: str, dims: int) -> Layout | None:
+        """The version's stored map of this kind as ids and coordinates (``None`` where it
+        has none): what alignment and displacement work on, without the page's columns."""
+        rows = self._store.all(
+            "SELECT image_id, x, y, z FROM projections "
+            "WHERE model_id = ? AND method = ? AND dims = ? ORDER BY image_id",
+            [model_id, method, dims],
+        )
+        if not rows:
+            return None
+        columns = ("x", "y", "z")[:dims]
+        coords = np.array([[r[c] for c in columns] for r in rows], dtype=np.float64)
+        return Layout(np.array([r["image_id"] for r in rows]), coords)
+
+    def map_shift(
+        self, from_model_id: int, to_model_id: int, method: str, dims: int, align_maps: bool = True
+    ) -> list[dict]:
+        """How far each image moved between two versions' maps of this kind: one row per
+        image on both, with its place on each (``x_from`` ... ``z_to``; z is None in 2-D) and
+        ``shift``, the distance as a share of the ``from`` map's width. With ``align_maps``
+        the ``to`` map is first laid over the ``from`` map (``core.projection_align``; next to
+        nothing for maps the worker aligned when it made them), so the shift is what the
+        model moved, not the frame; the ``to`` coordinates are then that aligned map's. No
+        rows where either version has no map of this kind or they share no image."""
+        before = self.layout(from_model_id, method, dims)
+        after = self.layout(to_model_id, method, dims)
+        if before is None or after is None:
+            return []
+        if align_maps:
+            after, _ = align(after, before)
+        ids = shared_ids(before, after)
+        if len(ids) == 0:
+            return []
+        shifts = displacement(before, after, ids)
+        start, end = before.at(ids), after.at(ids)
+        return [
+            {
+                "image_id": int(image_id),
+                **_place("from", start[k]),
+                **_place("to", end[k]),
+                "shift": float(shifts[k]),
+            }
+            for k, image_id in enumerate(ids)
+        ]
+
+
+def _place(side: str, point: np.ndarray) -> dict[str, float | None]:
+    return {
+        f"x_{side}": float(point[0]),
+        f"y_{side}": float(point[1]),
+        f"z_{side}": float(point[2]) if len(point) == 3 else None,
+    }

@@ -1,22 +1,90 @@
-"""Background jobs: queued by the app or the CLI, claimed atomically by workers."""
+"""Background jobs: queued by the app or the CLI, claimed atomically by workers.
+
+A claim is a lease: the job's id and its attempt number (``attempts``, one more at each
+claim). A worker whose heartbeat went stale may still be alive (a remote GPU that lost
+its connection); by then ``recover_stale`` has given its job to another worker. While a
+store holds a lease (``Jobs.holding``), every write that matters for that job (a
+heartbeat, its finish, registering or activating a version, renaming a checkpoint into
+place) first checks, in the same transaction, that the job is still running under that
+lease, and raises ``LeaseLost`` otherwise: the late worker's result is dropped, never
+registered twice."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import NotFound
+from .errors import LeaseLost, NotFound
 from .rows import decode_json_columns, to_json, utc_now
 
 if TYPE_CHECKING:
     from .store import Store
 
-JOB_KINDS = ("train", "embed", "project", "import")
+JOB_KINDS = ("train", "embed", "project", "import", "attribute")
 CHAIN_KINDS = ("embed", "project")  # what runs on a version after its training
+# how a re-queued job's message starts when its worker went silent (the Training page)
+TAKEN_OVER = "Re-queued: its worker"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A worker's hold on one claimed job: it holds while the job is running under this
+    attempt for this worker (a fencing token checked at each commit)."""
+
+    job_id: int
+    attempt: int  # the job's ``attempts`` at the claim: a later claim has a larger one
+    worker_id: str
+
+    @classmethod
+    def of(cls, job: dict) -> Lease:
+        """The lease of a job row as ``Jobs.claim`` returned it."""
+        return cls(int(job["id"]), int(job["attempts"]), str(job["worker_id"]))
 
 
 class Jobs:
     def __init__(self, store: Store):
         self._store = store
+        self.lease: Lease | None = None  # the job whose writes this store fences
+
+    @contextlib.contextmanager
+    def holding(self, lease: Lease) -> Iterator[Lease]:
+        """Fence this store's writes by ``lease`` while the block runs (a worker runs a
+        job's handler inside it)."""
+        before, self.lease = self.lease, lease
+        try:
+            yield lease
+        finally:
+            self.lease = before
+
+    def check_lease(self, job_id: int | None = None) -> None:
+        """Raise ``LeaseLost`` unless the lease this store holds (if any, and if it is
+        the lease of ``job_id`` when one is given) still holds. Call it inside the write
+        transaction it guards: on SQLite the write lock, on PostgreSQL a lock on the
+        job's row, keep it holding until that transaction commits."""
+        lease = self.lease
+        if lease is None or (job_id is not None and job_id != lease.job_id):
+            return
+        # PostgreSQL: the row stays locked until commit, so a re-queue waits for this
+        # write (NO KEY UPDATE: the heartbeat that follows needs no stronger lock)
+        lock = " FOR NO KEY UPDATE" if self._store.is_postgres else ""
+        row = self._store.one(
+            f"SELECT status, attempts, worker_id FROM jobs WHERE id = ?{lock}", [lease.job_id]
+        )
+        if (
+            row is None
+            or row["status"] != "running"
+            or row["attempts"] != lease.attempt
+            or row["worker_id"] != lease.worker_id
+        ):
+            now = "gone" if row is None else f"{row['status']}, attempt {row['attempts']}"
+            raise LeaseLost(
+                f"Job {lease.job_id} is no longer held by worker {lease.worker_id} "
+                f"(it held attempt {lease.attempt}; the job is now {now}): "
+                "its heartbeat went stale and the job was recovered, so this late write "
+                "was refused."
+            )
 
     def submit(
         self, kind: str, params: dict[str, Any] | None = None, trigger_key: str | None = None
@@ -32,23 +100,26 @@ class Jobs:
             "created_at": utc_now(),
         }
         with self._store.transaction(serialize=False):
+            self.check_lease()  # a worker that lost its job queues nothing after it
             if trigger_key:
                 return self._store.db.get_or_insert("jobs", {"trigger_key": trigger_key}, row)
             return self._store.db.insert("jobs", row)
 
     def claim(self, worker_id: str, kinds: tuple[str, ...] = JOB_KINDS) -> dict | None:
-        """Atomically take the oldest queued job of ``kinds``, a training last (a trained
-        version's map, or an import, does not wait behind the next training: with two
-        first models queued, the first map comes after one training, not two); None when
-        there is none. SQLite: under its single write lock. PostgreSQL: the row is locked,
-        and rows other workers hold are skipped (``FOR UPDATE SKIP LOCKED``), so workers
-        never wait on each other nor take the same job."""
+        """Atomically take the oldest queued job of ``kinds``, a training after the others
+        (a trained version's map, or an import, does not wait behind the next training:
+        with two first models queued, the first map comes after one training, not two)
+        and attribution maps last (minutes on a CPU: a retrain does not wait for them);
+        None when there is none. SQLite: under its single write lock. PostgreSQL: the row
+        is locked, and rows other workers hold are skipped (``FOR UPDATE SKIP LOCKED``),
+        so workers never wait on each other nor take the same job."""
         marks = ",".join("?" * len(kinds))
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._store.is_postgres else ""
         with self._store.transaction(serialize=False):
             row = self._store.one(
                 f"SELECT id FROM jobs WHERE status = 'queued' AND kind IN ({marks}) "
-                f"ORDER BY CASE WHEN kind = 'train' THEN 1 ELSE 0 END, id LIMIT 1{skip_locked}",
+                f"ORDER BY CASE kind WHEN 'train' THEN 1 WHEN 'attribute' THEN 2 ELSE 0 END, id "
+                f"LIMIT 1{skip_locked}",
                 list(kinds),
             )
             if row is None:
@@ -80,6 +151,7 @@ class Jobs:
                 sets.append(f"{column} = ?")
                 params.append(value)
         with self._store.transaction(serialize=False):
+            self.check_lease(job_id)
             self._store.db.execute(
                 f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", [*params, job_id]
             )
@@ -91,6 +163,7 @@ class Jobs:
         if not points:
             return
         with self._store.transaction(serialize=False):
+            self.check_lease(job_id)
             last = self._store.one_row(
                 "SELECT COALESCE(MAX(seq), 0) AS n FROM job_losses WHERE job_id = ?", [job_id]
             )["n"]
@@ -119,6 +192,7 @@ class Jobs:
         if status not in ("done", "failed", "cancelled"):
             raise ValueError(f"A job cannot finish as {status!r}.")
         with self._store.transaction():
+            self.check_lease(job_id)
             self._store.db.execute(
                 "UPDATE jobs SET status = ?, finished_at = ?, heartbeat_at = ?, error = ?, "
                 "message = NULL, "
@@ -144,18 +218,24 @@ class Jobs:
 
     def requeue(self, job_id: int, message: str) -> None:
         """Put a running job back in the queue (its worker is stopping cleanly)."""
-        self._store.db.execute(
-            "UPDATE jobs SET status = 'queued', worker_id = NULL, message = ? "
-            "WHERE id = ? AND status = 'running'",
-            [message, job_id],
-        )
+        with self._store.transaction():
+            self.check_lease(job_id)
+            self._store.db.execute(
+                "UPDATE jobs SET status = 'queued', worker_id = NULL, message = ? "
+                "WHERE id = ? AND status = 'running'",
+                [message, job_id],
+            )
 
     def recover_stale(self, stale_before: str, max_attempts: int = 2) -> list[int]:
         """Jobs whose worker stopped heart-beating (killed, crashed): re-queue them, or
         fail them once they have been tried ``max_attempts`` times. Returns their ids."""
+        lock = " FOR UPDATE" if self._store.is_postgres else ""
         with self._store.transaction():
+            # the rows are locked (PostgreSQL; SQLite's write lock already is): a worker's
+            # heartbeat cannot commit between this look and the re-queue
             stale = self._store.all(
-                "SELECT id, kind, attempts FROM jobs WHERE status = 'running' AND heartbeat_at < ?",
+                "SELECT id, kind, attempts, worker_id FROM jobs WHERE status = 'running' "
+                f"AND heartbeat_at < ?{lock}",
                 [stale_before],
             )
             for job in stale:
@@ -175,16 +255,16 @@ class Jobs:
                     self.fail_chain(self.get(job["id"]), reason)
                 else:
                     self._store.db.execute(
-                        "UPDATE jobs SET status = 'queued', worker_id = NULL, "
-                        "message = 'Re-queued: the worker running it stopped unexpectedly.' "
+                        "UPDATE jobs SET status = 'queued', worker_id = NULL, message = ? "
                         "WHERE id = ?",
-                        [job["id"]],
+                        [f"{TAKEN_OVER} {job['worker_id']} stopped heart-beating.", job["id"]],
                     )
         return [j["id"] for j in stale]
 
     def fail_chain(self, job: dict, reason: str) -> None:
         """An embed or project job that failed leaves its version's chain failed."""
         model_id = job["params"].get("model_id")
+        self.check_lease(job["id"])
         if job["kind"] in CHAIN_KINDS and model_id is not None:
             self._store.models.chain_failed(
                 model_id, f"{job['kind']} job {job['id']} failed: {reason}"

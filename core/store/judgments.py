@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .blinding import BLINDINGS
 from .database import IntegrityError
 from .errors import AlreadyJudged, InvalidJudgment, NotFound
 from .rows import utc_now
@@ -29,6 +30,7 @@ class Answer:
     comment: str | None = None
     request_token: str | None = None  # one per pair shown: a double submit is a no-op
     repeat_of: int | None = None  # a repeat pair (self-consistency): the answer it repeats
+    blinding: str | None = None  # what the rater could see (core.store.blinding); None: unknown
 
 
 class Judgments:
@@ -77,11 +79,15 @@ class Judgments:
                 raise InvalidJudgment("A correction must be about the same pair of images.")
             return self._insert(answer, supersedes=judgment_id)
 
-    def undo_last(self, rater_id: int, request_token: str | None = None) -> dict | None:
+    def undo_last(
+        self, rater_id: int, request_token: str | None = None, only_token: str | None = None
+    ) -> dict | None:
         """Retract this rater's latest standing answer with an ``undone`` row.
 
         Returns the retracted judgment (so the page can show that pair again), or None
-        when there is nothing to undo.
+        when there is nothing to undo. With ``only_token``, only when that latest answer
+        is the one stored with that request token (an undo sent after the answer it
+        withdraws never retracts another).
         """
         with self._store.transaction():
             if request_token and self._store.one(
@@ -92,7 +98,7 @@ class Judgments:
                 "SELECT * FROM standing_judgments WHERE rater_id = ? ORDER BY id DESC LIMIT 1",
                 [rater_id],
             )
-            if last is None:
+            if last is None or (only_token is not None and last["request_token"] != only_token):
                 return None
             undo = Answer(
                 last["left_image_id"],
@@ -198,7 +204,7 @@ class Judgments:
         return self._store.all(
             """SELECT j.id, r.name AS rater, j.left_image_id, j.right_image_id, j.outcome,
                       j.created_at, j.response_ms, j.strategy, j.comment, j.supersedes,
-                      j.repeat_of
+                      j.repeat_of, j.blinding
                FROM judgments j JOIN raters r ON r.id = j.rater_id ORDER BY j.id"""
         )
 
@@ -234,6 +240,10 @@ class Judgments:
             raise InvalidJudgment("An image cannot be compared with itself.")
         if answer.response_ms is not None and answer.response_ms < 0:
             raise InvalidJudgment("A response time cannot be negative.")
+        if answer.blinding is not None and answer.blinding not in BLINDINGS:
+            raise InvalidJudgment(
+                f"Unknown blinding {answer.blinding!r}; expected one of {', '.join(BLINDINGS)}."
+            )
 
     def _check_repeat(self, answer: Answer) -> None:
         original = self._store.one(
@@ -286,6 +296,7 @@ class Judgments:
                     "supersedes": supersedes,
                     "request_token": answer.request_token,
                     "repeat_of": answer.repeat_of,
+                    "blinding": answer.blinding,
                 },
             )
         except IntegrityError as exc:

@@ -339,6 +339,72 @@ _SQLITE: list[tuple[int, str, str]] = [
         ALTER TABLE models ADD COLUMN parent_id INTEGER REFERENCES models(id);
         """,
     ),
+    (
+        13,
+        "attribution maps: what drives each image's severity score, per version",
+        """
+        -- A version's heat map per image (Integrated Gradients of its severity score,
+        -- core.learning.attribution): uint8 row-major, height x width, a pixel's value in
+        -- score units being heat * peak / 255. Removed with its version (ON DELETE CASCADE).
+        CREATE TABLE attribution_maps (
+            model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+            image_id INTEGER NOT NULL REFERENCES images(id),
+            height INTEGER NOT NULL CHECK (height > 0),
+            width INTEGER NOT NULL CHECK (width > 0),
+            peak REAL NOT NULL CHECK (peak >= 0),
+            heat BLOB NOT NULL,
+            PRIMARY KEY (model_id, image_id)
+        );
+
+        -- The worker computes them as a job of a new kind. SQLite cannot change a CHECK in
+        -- place: the jobs table is rebuilt, its rows kept with their ids. Foreign keys are
+        -- checked at commit, once the rows the versions and loss points name are back.
+        PRAGMA defer_foreign_keys = ON;
+        CREATE TABLE jobs_before_13 AS SELECT * FROM jobs;
+        DROP TABLE jobs;
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL
+                CHECK (kind IN ('train', 'embed', 'project', 'import', 'attribute')),
+            params TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+            progress REAL NOT NULL DEFAULT 0,
+            phase TEXT,
+            message TEXT,
+            heartbeat_at TEXT,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            error TEXT,
+            worker_id TEXT,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            trigger_key TEXT UNIQUE,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            result TEXT,
+            retry_of INTEGER REFERENCES jobs(id)
+        );
+        INSERT INTO jobs (id, kind, params, status, progress, phase, message, heartbeat_at,
+                          created_at, started_at, finished_at, error, worker_id,
+                          cancel_requested, trigger_key, attempts, result, retry_of)
+        SELECT id, kind, params, status, progress, phase, message, heartbeat_at, created_at,
+               started_at, finished_at, error, worker_id, cancel_requested, trigger_key,
+               attempts, result, retry_of
+        FROM jobs_before_13 ORDER BY id;
+        DROP TABLE jobs_before_13;
+        CREATE INDEX jobs_status ON jobs(status, id);
+        """,
+    ),
+    (
+        14,
+        "each answer records the blinding it was given under",
+        """
+        -- What the rater could see under each image (core.store.blinding: none_shown,
+        -- dates, dates_and_grades), as the study lead had set it when the pair was
+        -- served. NULL: not recorded (answers stored before this column, and undo rows).
+        ALTER TABLE judgments ADD COLUMN blinding TEXT
+            CHECK (blinding IN ('none_shown', 'dates', 'dates_and_grades'));
+        """,
+    ),
 ]
 
 

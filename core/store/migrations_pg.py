@@ -265,4 +265,32 @@ POSTGRESQL: dict[int, str] = {
             CHECK (kind IN ('scratch', 'warm'));
         ALTER TABLE models ADD COLUMN parent_id BIGINT REFERENCES models(id);
     """,
+    13: """
+        CREATE TABLE attribution_maps (
+            model_id BIGINT NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+            image_id BIGINT NOT NULL REFERENCES images(id),
+            height INTEGER NOT NULL CHECK (height > 0),
+            width INTEGER NOT NULL CHECK (width > 0),
+            peak DOUBLE PRECISION NOT NULL CHECK (peak >= 0),
+            heat BYTEA NOT NULL,
+            PRIMARY KEY (model_id, image_id)
+        );
+
+        ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
+        ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check
+            CHECK (kind IN ('train', 'embed', 'project', 'import', 'attribute'));
+    """,
+    14: """
+        ALTER TABLE judgments ADD COLUMN blinding TEXT
+            CHECK (blinding IN ('none_shown', 'dates', 'dates_and_grades'));
+        -- the views' j.* were fixed when they were made: make them again with the column
+        CREATE OR REPLACE VIEW effective_judgments AS
+        SELECT j.* FROM judgments j
+        WHERE j.outcome IN ('left', 'right', 'equal')
+          AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = j.id);
+        CREATE OR REPLACE VIEW standing_judgments AS
+        SELECT j.* FROM judgments j
+        WHERE j.outcome != 'undone'
+          AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = j.id);
+    """,
 }

@@ -42,6 +42,7 @@ class Models:
         """Register a new version in status ``training``; returns the row. A version
         with a ``parent_id`` continues from that version (a warm retrain)."""
         with self._store.transaction():
+            self._store.jobs.check_lease()  # a worker that lost its job registers nothing
             sql = "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM models"
             version = self._store.one_row(sql)["v"]
             model_id = self._store.db.insert(
@@ -66,6 +67,7 @@ class Models:
     def finish(self, model_id: int, checkpoint_path: str, metrics: dict[str, Any]) -> None:
         """Record the checkpoint and metrics; the version becomes a candidate."""
         with self._store.transaction():
+            self._store.jobs.check_lease()
             self._store.db.execute(
                 "UPDATE models SET checkpoint_path = ?, metrics = ?, status = 'candidate' "
                 "WHERE id = ?",
@@ -90,7 +92,10 @@ class Models:
         )
 
     def fail_unfinished_of_job(self, job_id: int, reason: str) -> int:
-        """Versions left in ``training`` by a job that stopped; returns how many."""
+        """Versions left in ``training`` by a job that stopped; returns how many. A
+        worker that lost the job's lease fails nothing: the versions in training are
+        those of the worker that holds it now."""
+        self._store.jobs.check_lease(job_id)
         cursor = self._store.db.execute(
             "UPDATE models SET status = 'failed', error = ? "
             "WHERE job_id = ? AND status = 'training'",
@@ -146,6 +151,7 @@ class Models:
         """Make ``model_id`` the active version of its dataset (roll forward or back);
         the one it replaces, trained on the same dataset, is retired."""
         with self._store.transaction():
+            self._store.jobs.check_lease()
             model = self.get(model_id)
             if model["status"] in ("training", "failed") or not model["checkpoint_path"]:
                 raise ValueError(
@@ -234,3 +240,27 @@ class Models:
     def list(self) -> list[dict]:
         rows = self._store.all(f"{WITH_DATASET} ORDER BY m.version DESC")
         return [decode_json_columns(r, "config", "metrics") for r in rows]
+
+    def remove(self, model_id: int) -> None:
+        """Remove a version with everything it produced (embeddings, trend calls,
+        projections, attribution maps, activations) and its checkpoint file. Refused,
+        with the reason, for the active version, one still training, one another version
+        continues (a warm retrain names its parent) and one the pair server's beliefs
+        start from."""
+        with self._store.transaction():
+            model = self.get(model_id)
+            name = f"Version {model['version']}"
+            if model["active"]:
+                raise ValueError(f"{name} is active: activate another one first.")
+            if model["status"] == "training":
+                raise ValueError(f"{name} is still training.")
+            if self._store.one("SELECT 1 AS x FROM models WHERE parent_id = ?", [model_id]):
+                raise ValueError(f"{name} is the parent of a warm-started version.")
+            if self._store.one("SELECT 1 AS x FROM beliefs WHERE model_id = ?", [model_id]):
+                raise ValueError(f"{name} is the prior of the pair server's beliefs.")
+            self._store.attributions.remove(model_id)
+            for table in ("embeddings", "trends", "projections", "model_activations"):
+                self._store.db.execute(f"DELETE FROM {table} WHERE model_id = ?", [model_id])
+            self._store.db.execute("DELETE FROM models WHERE id = ?", [model_id])
+        if model["checkpoint_path"]:
+            self._store.media_path(model["checkpoint_path"]).unlink(missing_ok=True)

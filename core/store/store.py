@@ -7,7 +7,6 @@ import contextlib
 import os
 import random
 import secrets
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -17,11 +16,12 @@ from typing import Any, TypeVar
 from core.paths import PROJECT_ROOT
 
 from . import database
+from .attributions import AttributionMaps
 from .beliefs import Beliefs, Screens
 from .catalog import Datasets, Patients, Raters, Settings
 from .database import Database, OperationalError, connect, is_postgres_url, sqlite_file
 from .embeddings import Embeddings
-from .errors import StoreBusy
+from .errors import StorageFull, StoreBusy, is_disk_full
 from .images import Images
 from .jobs import Jobs
 from .judgments import Judgments
@@ -63,6 +63,7 @@ class Store:
         self.judgments = Judgments(self)
         self.models = Models(self)
         self.embeddings = Embeddings(self)
+        self.attributions = AttributionMaps(self)
         self.jobs = Jobs(self)
         self.settings = Settings(self)
         self.beliefs = Beliefs(self)
@@ -110,11 +111,16 @@ class Store:
         self._begin(serialize)
         try:
             yield
-        except BaseException:
-            if db.in_transaction:
+            db.commit()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):  # a failed COMMIT may leave it open
                 db.rollback()
+            if is_disk_full(exc) and not isinstance(exc, StorageFull):
+                raise StorageFull(
+                    "The disk that holds the database is full: this change was not saved "
+                    "(nothing of it was kept). Free some space and try again."
+                ) from exc
             raise
-        db.commit()
 
     def snapshot(self) -> contextlib.AbstractContextManager[None]:
         """One consistent read of the study: every query inside sees the database as it
@@ -201,19 +207,11 @@ class Store:
             return str(path)
 
     def backup_to(self, target: str | Path) -> None:
-        """A consistent copy of the study as a SQLite file (SQLite's online backup API;
-        from PostgreSQL, the tables copied in one snapshot)."""
-        if self.is_postgres:
-            from .copy import copy_database
+        """A consistent copy of the study as a SQLite file, complete and verified or
+        absent (``backup.write_backup``)."""
+        from .backup import write_backup
 
-            with Store(target, media_root=self.media_root) as copy:
-                copy_database(self, copy)
-            return
-        destination = sqlite3.connect(str(target))
-        try:
-            self.db.driver_connection.backup(destination)
-        finally:
-            destination.close()
+        write_backup(self, target)
 
     def _default_media(self, in_memory: bool) -> Path:
         if in_memory:

@@ -10,14 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.learning.attribution_maps import attribute_version
 from core.learning.checkpoint import load_checkpoint
 from core.learning.data import image_set_from_rows
 from core.learning.embed import trend_calls
 from core.learning.from_store import embed_into_store, train_version
-from core.projection import project
 from core.store import Store
 
 from .activation import judge
+from .maps import project_maps
+from .tracking import track_training
 from .train_job import TrainJob, parent_for
 
 PROJECTIONS = (("pca", 2), ("pca", 3), ("umap", 2), ("tsne", 2))
@@ -31,6 +33,7 @@ class JobContext:
     models_dir: str  # where checkpoints are written
     db: str  # the database, as the worker opened it (for processes it starts)
     nproc: int = 1  # training processes per job
+    attribution_steps: int | None = None  # Integrated Gradients' points; None: the default
 
 
 class JobCancelled(Exception):
@@ -105,7 +108,8 @@ def handle_train(store: Store, job: dict, report: Reporter, context: JobContext)
         )
     # the version is activated (if it is better) only once its map exists: see handle_project
     store.jobs.submit("embed", {"model_id": model["id"], "activate_if_better": True})
-    return {"model_id": model["id"], "version": model["version"], "start": start}
+    tracked = track_training(store, job["id"], model["id"])  # MLflow, where the lab uses it
+    return {"model_id": model["id"], "version": model["version"], "start": start, **tracked}
 
 
 def _train_on_ranks(
@@ -175,22 +179,30 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: JobContext)
 
 def handle_project(store: Store, job: dict, report: Reporter, context: JobContext) -> dict:
     model_id = job["params"]["model_id"]
-    ids, vectors, _ = store.embeddings.vectors(model_id)
-    chosen = [tuple(p) for p in job["params"].get("projections", PROJECTIONS)]
-    for number, (method, dims) in enumerate(chosen):
+    chosen = [(str(m), int(d)) for m, d in job["params"].get("projections", PROJECTIONS)]
+
+    def progress(number: int, method: str, dims: int) -> None:
         report.check(number / len(chosen), f"projecting: {method} {dims}-D", force=True)
-        store.embeddings.save_projection(model_id, method, ids, project(vectors, method, dims))
+
+    # each map laid over the active version's, so that the map stays put across versions
+    alignment = project_maps(
+        store, model_id, chosen, progress, bool(job["params"].get("align_maps", True))
+    )
     verdict = None
     if job["params"].get("activate_if_better"):
         verdict = judge(store, store.models.get(model_id))  # against the active version
     # one transaction: whoever sees the map ready also sees the verdict and its outcome
     with store.transaction():
+        if alignment:
+            store.models.add_metrics(model_id, alignment)
         if verdict is not None:
             store.models.add_metrics(model_id, verdict.record)
         store.models.chain_ready(model_id)
         activated = verdict is not None and verdict.activate
         if activated:
             store.models.activate(model_id)
+    # what drives each image's score: after the map, behind any training (Jobs.claim)
+    store.jobs.submit("attribute", {"model_id": model_id}, trigger_key=f"attribute:{model_id}")
     return {
         "model_id": model_id,
         "projections": [f"{m}-{d}d" for m, d in chosen],
@@ -198,11 +210,31 @@ def handle_project(store: Store, job: dict, report: Reporter, context: JobContex
     }
 
 
+def handle_attribute(store: Store, job: dict, report: Reporter, context: JobContext) -> dict:
+    """Attribution maps of a version, for every image of its dataset or for
+    ``image_ids``; the pages read them, they never compute them."""
+    model = store.models.get(job["params"]["model_id"])
+    report(0.0, "attribution maps", "loading the version", force=True)
+
+    def progress(done: int, total: int) -> None:
+        report.check(done / max(total, 1), "attribution maps", f"{done} of {total} images")
+
+    stored = attribute_version(
+        store,
+        model,
+        job["params"].get("image_ids"),
+        context.device,
+        progress,
+        steps=context.attribution_steps,
+    )
+    return {"model_id": model["id"], "maps": stored}
+
+
 def handle_import(store: Store, job: dict, report: Reporter, context: JobContext) -> dict:
     from core.importers import import_root, import_source, inside_import_root
 
     params = job["params"]
-    root = import_root(store.path)
+    root = import_root(store.media_root)
     source = inside_import_root(root, params["src"])
     manifest = inside_import_root(root, params["manifest"]) if params.get("manifest") else None
 
@@ -223,4 +255,5 @@ HANDLERS = {
     "embed": handle_embed,
     "project": handle_project,
     "import": handle_import,
+    "attribute": handle_attribute,
 }

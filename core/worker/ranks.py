@@ -16,6 +16,7 @@ import sys
 from core.learning import distributed
 from core.learning.from_store import train_from_store
 from core.store import Store
+from core.store.jobs import Lease
 
 from .handlers import Reporter
 from .train_job import TrainJob
@@ -43,15 +44,17 @@ def main(argv: list[str] | None = None) -> int:
             job = TrainJob.from_params(json.loads(args.params_json), store)
             report = Reporter(store, args.job_id)
             parent = store.models.get(args.parent_id) if args.parent_id is not None else None
-            train_from_store(
-                store,
-                job.config,
-                args.out,
-                job.dataset_id,
-                report.training_progress,
-                args.job_id,
-                parent,
-            )
+            # the lease the worker claimed the job under, just before it started us
+            with store.jobs.holding(Lease.of(store.jobs.get(args.job_id))):
+                train_from_store(
+                    store,
+                    job.config,
+                    args.out,
+                    job.dataset_id,
+                    report.training_progress,
+                    args.job_id,
+                    parent,
+                )
     finally:
         distributed.stop()
     return 0

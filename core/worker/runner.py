@@ -4,6 +4,7 @@ one machine, or PostgreSQL across machines), each taking the kinds of job it is 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -18,12 +19,14 @@ from pathlib import Path
 from core.imaging import remove_stale_parts
 from core.learning.device import resolve_device
 from core.learning.train import TrainingCancelled
-from core.store import Store, StoreBusy
-from core.store.jobs import JOB_KINDS
+from core.store import LeaseLost, Store, StoreBusy
+from core.store.jobs import JOB_KINDS, Lease
 
 from .autoretrain import maybe_queue_first_models, maybe_queue_retrains
 from .handlers import HANDLERS, JobCancelled, JobContext, Reporter, WorkerStopping
 from .status import HEARTBEAT_KEY
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class WorkerConfig:
     report_every_seconds: float = 2.0  # progress and heartbeat while a job runs
     exit_when_idle: bool = False  # stop when the queue is empty (scripts and tests)
     auto_triggers: bool = True  # first model and retrain-after-N-judgments
+    # Integrated Gradients' points per attribution map; None: attribution.STEPS (32).
+    # Fewer is faster and further from completeness (the sum that equals the score)
+    attribution_steps: int | None = None
 
 
 class Worker:
@@ -54,6 +60,7 @@ class Worker:
         self.models_dir = config.models_dir
         self.nproc = config.nproc or _gpus(self.device)
         self._stopping = False
+        self.lost_leases: list[str] = []  # why each job this worker lost was dropped
 
     def run(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -88,19 +95,37 @@ class Worker:
         return True
 
     def execute(self, store: Store, job: dict) -> None:
+        """Run a claimed job under its lease. A worker that lost the lease (its heartbeat
+        went stale and another worker took the job) drops what it made: every write
+        that matters was refused, and the job is left to the worker that holds it now."""
+        try:
+            with store.jobs.holding(Lease.of(job)):
+                self._run(store, job)
+        except LeaseLost as exc:
+            logger.warning("worker %s dropped its result: %s", self.worker_id, exc)
+            self.lost_leases.append(str(exc))
+
+    def _run(self, store: Store, job: dict) -> None:
         report = Reporter(
             store, job["id"], self.config.report_every_seconds, lambda: self._stopping
         )
         context = JobContext(
-            str(self.device), str(self.models_dir), self.config.db_path, self.nproc
+            str(self.device),
+            str(self.models_dir),
+            self.config.db_path,
+            self.nproc,
+            self.config.attribution_steps,
         )
         try:
             result = HANDLERS[job["kind"]](store, job, report, context)
         except WorkerStopping as exc:
-            store.models.fail_unfinished_of_job(job["id"], str(exc))
-            store.jobs.requeue(job["id"], f"Re-queued: {exc}; it runs again at the next start.")
+            with store.transaction():
+                store.models.fail_unfinished_of_job(job["id"], str(exc))
+                store.jobs.requeue(job["id"], f"Re-queued: {exc}; it runs again at the next start.")
         except (TrainingCancelled, JobCancelled) as exc:
             self._contain(store, job, "cancelled", str(exc))
+        except LeaseLost:
+            raise  # not this worker's job any more: it records nothing about it
         except Exception as exc:  # a failed job must never take the worker down
             detail = "".join(traceback.format_exception_only(exc)).strip()
             self._contain(store, job, "failed", detail)
@@ -111,9 +136,10 @@ class Worker:
     def _contain(store: Store, job: dict, status: str, reason: str) -> None:
         """A job that did not finish: its version is failed (training) or its chain is
         (embed, project), with the reason, so the pages can say so and offer a retry."""
-        store.models.fail_unfinished_of_job(job["id"], reason)
-        store.jobs.fail_chain(job, reason)
-        store.jobs.finish(job["id"], status, error=reason)
+        with store.transaction():  # all of it under the lease, or none of it
+            store.models.fail_unfinished_of_job(job["id"], reason)
+            store.jobs.fail_chain(job, reason)
+            store.jobs.finish(job["id"], status, error=reason)
 
     def beat(self, store: Store) -> None:
         beat = {

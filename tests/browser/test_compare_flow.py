@@ -1,4 +1,5 @@
-"""The clinician's main flow in a real browser, driven by the keyboard."""
+"""The clinician's main flow in a real browser, driven by the keyboard, through the
+classic buttons (the judging view's fallback; the view itself: test_compare_queue.py)."""
 
 import re
 import time
@@ -7,6 +8,7 @@ import pytest
 
 from core.paths import PROJECT_ROOT
 from core.store import Store
+from core.store.blinding import DATES_SHOWN, set_rater_blinding
 from tests.browser.conftest import wait_idle
 
 pytestmark = pytest.mark.browser
@@ -33,6 +35,13 @@ def row_count(db) -> int:
         return store.one("SELECT COUNT(*) AS n FROM judgments")["n"]
 
 
+def allow_dates(db) -> None:
+    """The study lead lets raters show dates and details (image ids, which the test reads
+    from the captions); by default there is nothing to show."""
+    with Store(db) as store:
+        set_rater_blinding(store, DATES_SHOWN)
+
+
 def shown_pair(page) -> tuple[int, int]:
     captions = page.locator(".st-key-pair [data-testid='stImageCaption']")
     captions.nth(1).wait_for(timeout=30_000)
@@ -42,9 +51,12 @@ def shown_pair(page) -> tuple[int, int]:
 
 def test_sign_in_and_judge_ten_pairs_with_the_keyboard(app_server, page):
     url, db = app_server
+    allow_dates(db)
     page.goto(f"{url}/compare")
     page.get_by_label("Your name").fill("Dr Playwright")
     page.get_by_role("button", name="Sign in").click()
+    wait_idle(page)
+    page.get_by_text("Classic buttons").click()
     wait_idle(page)
     page.get_by_text("Show dates and details").click()  # reveals image ids to the test
     wait_idle(page)
@@ -62,8 +74,6 @@ def test_sign_in_and_judge_ten_pairs_with_the_keyboard(app_server, page):
             expected.append(("undone", expected[-1][1], expected[-1][2]))
         else:
             expected.append((action, left, right))
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "compare.png"))
     with Store(db) as store:
         stored = store.all(
             "SELECT j.outcome, j.left_image_id, j.right_image_id, r.name, "
@@ -118,9 +128,12 @@ def test_fast_presses_store_one_row_each_for_the_pair_on_screen(app_server, page
     for the database: every press is one row, in order, about the pair shown when it
     went down."""
     url, db = app_server
+    allow_dates(db)
     page.goto(f"{url}/compare")
     page.get_by_label("Your name").fill("Dr Quick")
     page.get_by_role("button", name="Sign in").click()
+    wait_idle(page)
+    page.get_by_text("Classic buttons").click()
     wait_idle(page)
     page.get_by_text("Show dates and details").click()
     wait_idle(page)

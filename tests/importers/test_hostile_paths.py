@@ -14,6 +14,7 @@ from core.importers import (
     inside_import_root,
 )
 from core.importers.manifest import read_manifest
+from core.store import Store
 
 SECRET = "3f9c2a7be41d0a55c0ffee5ecret"
 
@@ -21,14 +22,22 @@ SECRET = "3f9c2a7be41d0a55c0ffee5ecret"
 @pytest.fixture
 def root(tmp_path, monkeypatch):
     monkeypatch.delenv("SEVERITY_IMPORT_ROOT", raising=False)
-    return import_root(tmp_path / "data" / "app.db")
+    return import_root(tmp_path / "data" / "media")
 
 
-def test_the_default_root_is_import_beside_the_database(tmp_path, monkeypatch):
+def test_the_default_root_is_import_beside_the_media_folder(db_location, tmp_path, monkeypatch):
+    """For SQLite beside the database file; for PostgreSQL beside ``$SEVERITY_MEDIA``,
+    never a folder named after the URL in the working directory."""
     monkeypatch.delenv("SEVERITY_IMPORT_ROOT", raising=False)
-    assert import_root(tmp_path / "app.db") == (tmp_path / "import").resolve()
+    monkeypatch.chdir(tmp_path)
+    with Store(db_location) as store:
+        assert import_root(store.media_root) == (tmp_path / "import").resolve()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) in (
+        ["import"],
+        ["import", "media"],
+    )
     monkeypatch.setenv("SEVERITY_IMPORT_ROOT", str(tmp_path / "studies"))
-    assert import_root(tmp_path / "app.db") == (tmp_path / "studies").resolve()
+    assert import_root(tmp_path / "media") == (tmp_path / "studies").resolve()
 
 
 @pytest.mark.parametrize(

@@ -46,3 +46,37 @@ def test_the_true_severity_can_be_overlaid_and_is_off_by_default(modelled_db):
         patient = next(p for p in store.patients.list() if p["pseudonym"] == chosen)
         visits = store.images.patient_visits(patient["id"])
     assert shown.tolist() == [v["known_severity"] for v in visits]
+
+
+def _image_urls(app) -> list[str]:
+    """Streamlit names a picture's media file by a hash of its bytes: equal URLs, equal
+    pixels."""
+    return [img.proto.imgs[0].url for img in app.get("image")]
+
+
+def test_the_overlay_draws_each_visits_map_and_what_changed_between_two(modelled_db):
+    app = page("patients").run()
+    assert not app.exception
+    visits = _image_urls(app)
+    assert app.toggle(key="patients_overlay").value is False
+    assert not [h for h in app.subheader if h.value.startswith("What changed")]
+
+    app.toggle(key="patients_overlay").set_value(True).run()
+    assert not app.exception
+    shown = _image_urls(app)
+    assert all(a != b for a, b in zip(visits, shown, strict=False))  # every visit overlaid
+    assert [h.value for h in app.subheader if h.value.startswith("What changed")]
+    pair = app.select_slider(key="change_pair")
+    names = pair.options
+    assert pair.value == (names[-2], names[-1])  # the last two visits by default
+    assert len(shown) == len(visits) + 3  # earlier, later, and the change between them
+    change = shown[-1]
+
+    pair.set_value((names[0], names[-1])).run()
+    assert not app.exception
+    assert _image_urls(app)[-1] != change  # another pair, another change map
+    assert any(i.caption.startswith(f"Change, {names[0]}") for i in _images(app))
+
+
+def _images(app):
+    return [img.proto.imgs[0] for img in app.get("image")]

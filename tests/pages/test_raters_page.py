@@ -86,3 +86,16 @@ def test_without_answers_the_page_says_so(seeded_db):
     app = sign_in(page("raters"))
     assert not app.exception
     assert "No answers yet" in app.info[0].value
+
+
+def test_the_lead_decides_what_raters_see_before_any_answer_and_raters_cannot(seeded_db):
+    from core.store.blinding import DATES_SHOWN, NOTHING_SHOWN, rater_blinding
+
+    app = sign_in(page("raters"))  # the first rater: the study lead; no answers yet
+    choice = app.radio(key="rater_blinding")
+    assert choice.value == NOTHING_SHOWN  # the default
+    choice.set_value(DATES_SHOWN).run()
+    with Store(seeded_db) as store:
+        assert rater_blinding(store) == DATES_SHOWN
+    rater = sign_in(page("raters"), "Dr Okafor")
+    assert not rater.exception and not [r for r in rater.radio if r.key == "rater_blinding"]

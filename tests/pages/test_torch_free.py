@@ -1,4 +1,5 @@
-"""The Streamlit process never imports torch: every page renders without it."""
+"""The Streamlit process never imports torch: every page renders without it, the
+attribution maps included (the worker computes them; the pages only draw them)."""
 
 import json
 import os
@@ -17,10 +18,19 @@ for name in ("data", "compare", "latent", "patients", "training", "raters"):
     if any(box.key == "typed" for box in app.sidebar.text_input):  # pages with sign-in
         app.sidebar.text_input(key="typed").input("Dr Amara")
         app.sidebar.button(key="sign_in").click().run()
+    overlay = None
+    if name in ("latent", "patients"):  # the attribution maps drawn over the pictures
+        app.toggle(key=f"{name}_overlay").set_value(True).run()
+        overlay = any("maps" in c.value for c in app.caption) or any(
+            h.value.startswith("What changed") for h in app.subheader
+        )
     if name == "compare":
-        app.sidebar.radio[1].set_value("Most informative (active)").run()
+        app.sidebar.radio[1].set_value("Most informative (active)").run()  # the queued view
+        app.toggle(key="classic").set_value(True).run()  # and the classic buttons
         app.button(key="answer_left").click().run()
-    rendered[name] = {"exception": bool(app.exception), "torch": "torch" in sys.modules}
+    rendered[name] = {
+        "exception": bool(app.exception), "torch": "torch" in sys.modules, "overlay": overlay
+    }
 print(json.dumps(rendered))
 """
 
@@ -39,3 +49,4 @@ def test_no_page_imports_torch(modelled_db):
     assert set(rendered) == {"data", "compare", "latent", "patients", "training", "raters"}
     assert not any(page["exception"] for page in rendered.values()), rendered
     assert not any(page["torch"] for page in rendered.values()), rendered
+    assert rendered["latent"]["overlay"] and rendered["patients"]["overlay"], rendered

@@ -201,3 +201,45 @@ def test_only_a_study_lead_gets_the_model_card(seeded_db):
     assert not rater.exception
     assert not rater.download_button
     assert "card_version" not in {s.key for s in rater.selectbox}
+
+
+def test_only_a_study_lead_turns_the_maps_on_for_compare_and_they_start_off(seeded_db):
+    from core.store import Store
+
+    lead = sign_in(page("training"), "Dr Lead")  # the database's first rater
+    assert lead.toggle(key="compare_attributions").value is False
+    lead.toggle(key="compare_attributions").set_value(True).run()
+    assert not lead.exception
+    with Store(seeded_db) as store:
+        assert store.attributions.shown_on_compare() is True
+    rater = sign_in(page("training"), "Dr Rater")
+    assert not [t for t in rater.toggle if t.key == "compare_attributions"]
+    lead = sign_in(page("training"), "Dr Lead")
+    assert lead.toggle(key="compare_attributions").value is True
+    lead.toggle(key="compare_attributions").set_value(False).run()
+    with Store(seeded_db) as store:
+        assert store.attributions.shown_on_compare() is False
+
+
+def test_a_job_whose_worker_went_silent_says_who_and_when_another_took_it_over(seeded_db):
+    from datetime import UTC, datetime, timedelta
+
+    later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()  # every heartbeat is stale
+    with Store(seeded_db) as store:
+        gave_up = store.jobs.submit("train")
+        assert store.jobs.claim("worker-gone")["id"] == gave_up
+        assert store.jobs.recover_stale(later, max_attempts=1) == [gave_up]
+        taken = store.jobs.submit("train")
+        store.jobs.claim("worker-silent")
+        assert store.jobs.recover_stale(later) == [taken]
+        assert store.jobs.claim("worker-second")["id"] == taken
+        started = datetime.fromisoformat(store.jobs.get(taken)["started_at"])
+    app = sign_in(page("training"))
+    assert not app.exception
+    notes = [c.value for c in app.caption if "sync_problem" in c.value]
+    assert notes == [
+        ":material/sync_problem: Worker worker-silent stopped answering during this job; "
+        f"another worker took it over at {started:%H:%M} UTC.",
+        ":material/sync_problem: Failed after 1 attempt: its worker stopped answering each "
+        "time, so it was not tried again.",
+    ]

@@ -26,6 +26,7 @@ def _judged_cohort(path):
         store.embeddings.save(model, ids, vectors, np.linspace(0, 1, len(ids)))
         store.embeddings.save_projection(model, "pca", ids, vectors[:, :2].astype(float))
         store.embeddings.save_trends(model, [(ids[0], ids[1], 0.2, 0.3, 0.5)])
+        store.attributions.save(model, ids[:2], np.ones((2, 4, 4)))
         store.models.chain_ready(model)
         store.models.activate(model)
         store.screens.show(rater, a, c)

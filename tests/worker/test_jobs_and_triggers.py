@@ -180,13 +180,18 @@ def test_activation_rule_uses_the_validation_figures():
     assert should_activate({"val_macro_f1": 0.1}, None)  # nothing active yet
 
 
-def test_import_jobs_run_off_the_ui_thread_and_report_per_file(tmp_path, make_png):
+def test_import_jobs_run_off_the_ui_thread_and_report_per_file(
+    db_location, tmp_path, make_png, monkeypatch
+):
     from tests.helpers import run_worker_until_idle
 
-    make_png(tmp_path / "import" / "in" / "a.png", seed=1)  # the import root beside the db
+    monkeypatch.delenv("SEVERITY_IMPORT_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)  # a root derived from a PostgreSQL URL would land here
+    # the import root beside the media folder: beside the SQLite file, or $SEVERITY_MEDIA
+    make_png(tmp_path / "import" / "in" / "a.png", seed=1)
     (tmp_path / "import" / "in" / "broken.png").write_bytes(b"")
     make_png(tmp_path / "elsewhere" / "b.png", seed=2)
-    db = tmp_path / "app.db"
+    db = db_location
     with Store(db) as store:
         job = store.jobs.submit("import", {"src": "in", "dataset": "clinic"})
         outside = store.jobs.submit("import", {"src": str(tmp_path / "elsewhere")})

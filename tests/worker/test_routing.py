@@ -33,6 +33,7 @@ def test_a_training_worker_and_a_light_worker_share_the_queue(cohort_db):
             "train": "done",
             "embed": "done",
             "project": "done",
+            "attribute": "queued",  # for a worker that takes attribution maps
         }
         assert store.models.newest()["chain"] == "ready"
 

@@ -24,6 +24,7 @@ def test_train_then_embed_then_project(cohort_db):
             "train": "done",
             "embed": "done",
             "project": "done",
+            "attribute": "done",
         }
         model = store.models.active()
         assert model["version"] == 1 and model["trained_through_judgment_id"] == judged
