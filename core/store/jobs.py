@@ -135,6 +135,28 @@ class Jobs:
                 return None
         return self.get(row["id"])
 
+    def beat(self, lease: Lease) -> bool:
+        """The heartbeat of a held job, fenced by the statement itself: it lands only
+        while the job runs under ``lease``. Returns whether it did (a job taken over, or
+        finished, is not touched). A worker's heartbeat thread calls it between the
+        handler's progress reports, so a long phase without progress is not mistaken
+        for a dead worker."""
+        with self._store.transaction(serialize=False):
+            self._store.db.execute(
+                "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND status = 'running' "
+                "AND attempts = ? AND worker_id = ?",
+                [utc_now(), lease.job_id, lease.attempt, lease.worker_id],
+            )
+            row = self._store.one(
+                "SELECT status, attempts, worker_id FROM jobs WHERE id = ?", [lease.job_id]
+            )
+        return bool(
+            row
+            and row["status"] == "running"
+            and row["attempts"] == lease.attempt
+            and row["worker_id"] == lease.worker_id
+        )
+
     def report(
         self,
         job_id: int,

@@ -19,7 +19,7 @@ from pathlib import Path
 from core.imaging import remove_stale_parts
 from core.learning.device import resolve_device
 from core.learning.train import TrainingCancelled
-from core.store import LeaseLost, Store, StoreBusy
+from core.store import DatabaseUnavailable, LeaseLost, Store, StoreBusy
 from core.store.jobs import JOB_KINDS, Lease
 
 from .autoretrain import maybe_queue_first_models, maybe_queue_retrains
@@ -98,12 +98,35 @@ class Worker:
         """Run a claimed job under its lease. A worker that lost the lease (its heartbeat
         went stale and another worker took the job) drops what it made: every write
         that matters was refused, and the job is left to the worker that holds it now."""
+        lease = Lease.of(job)
+        done = threading.Event()
+        beating = threading.Thread(target=self._keep_alive, args=(lease, done), daemon=True)
+        beating.start()
         try:
-            with store.jobs.holding(Lease.of(job)):
+            with store.jobs.holding(lease):
                 self._run(store, job)
         except LeaseLost as exc:
             logger.warning("worker %s dropped its result: %s", self.worker_id, exc)
             self.lost_leases.append(str(exc))
+        finally:
+            done.set()
+            beating.join()
+
+    def _keep_alive(self, lease: Lease, done: threading.Event) -> None:
+        """The held job's heartbeat, from a thread with its own connection, every third
+        of the stale limit: loading, embedding or saving a large study can run longer
+        than the limit without a progress report, and a live job must not be taken over.
+        Stops when the job ends or is no longer this worker's."""
+        every = self.config.stale_after_seconds / 3
+        if self.config.db_path == ":memory:":  # another connection would see another db
+            return
+        with Store(self.config.db_path) as own:
+            while not done.wait(every):
+                try:
+                    if not own.jobs.beat(lease):
+                        return
+                except (StoreBusy, DatabaseUnavailable):  # the next beat comes soon enough
+                    continue
 
     def _run(self, store: Store, job: dict) -> None:
         report = Reporter(

@@ -65,3 +65,47 @@ def test_a_worker_whose_job_was_taken_over_drops_its_version(
         usable = [m["id"] for m in store.models.list() if m["status"] != "failed"]
         assert usable == [taken_over["model_id"]]
     assert list((tmp_path / "models").glob("*")) == []  # neither the checkpoint nor a .part
+
+
+def test_a_long_phase_without_progress_is_not_taken_over(tmp_path, monkeypatch):
+    """A job whose handler reports nothing for longer than the stale limit (loading or
+    embedding a large study) keeps its lease: the worker's heartbeat thread beats for it,
+    so another worker's recovery, run in the middle, finds it alive."""
+    import threading
+    import time
+
+    import core.worker.runner as runner
+
+    db = str(tmp_path / "app.db")
+    with Store(db) as store:
+        job_id = store.jobs.submit("import", {"src": "in"})
+
+    def silent_for_a_while(store, job, report, context):
+        time.sleep(1.5)  # no report() at all: three stale limits of 0.5 s
+        return {"slept": True}
+
+    monkeypatch.setitem(runner.HANDLERS, "import", silent_for_a_while)
+    worker = Worker(
+        WorkerConfig(db_path=db, device="cpu", auto_triggers=False, stale_after_seconds=0.5)
+    )
+    recovered = []
+
+    def other_worker_looks():
+        time.sleep(1.0)
+        with Store(db) as other:
+            stale = datetime.now(UTC) - timedelta(seconds=0.5)
+            recovered.extend(other.jobs.recover_stale(stale.isoformat(timespec="milliseconds")))
+
+    looking = threading.Thread(target=other_worker_looks)
+    with Store(db) as store:
+        job = store.jobs.claim(worker.worker_id)
+        looking.start()
+        worker.execute(store, job)
+    looking.join()
+    assert recovered == []
+    assert worker.lost_leases == []
+    with Store(db) as store:
+        done = store.jobs.get(job_id)
+        assert (
+            done["status"] == "done" and done["attempts"] == 1 and done["result"] == {"slept": True}
+        )
