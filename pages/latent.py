@@ -9,8 +9,9 @@ import streamlit as st
 
 from core.imaging.display import thumbnail_array
 from core.imaging.heat import overlay, shared_scale
+from core.store.blinding import rater_blinding, shows_grades
 from core.worker.status import map_note
-from pages.common import open_store, worker_banner
+from pages.common import open_store, signed_in_user, worker_banner
 
 COLOUR_BY = {
     "Grade": "grade",
@@ -25,6 +26,12 @@ RULER_STEPS = 10
 store = open_store()
 st.title("Latent space")
 worker_banner(store)
+user = signed_in_user(store)
+# raters judge blinded: grades only for study leads, or when the study lets raters see them
+grades_shown = (user is not None and user.is_admin) or shows_grades(rater_blinding(store))
+if not grades_shown:
+    COLOUR_BY = {label: key for label, key in COLOUR_BY.items() if key != "grade"}
+    st.caption("Grades are hidden, as on the Compare page: study leads see them when signed in.")
 note = map_note(store)
 if note:
     st.warning(note, icon=":material/map:")
@@ -123,7 +130,7 @@ plot_args = dict(
     custom_data=["image_id"],
     hover_data={
         "image_id": True,
-        "grade": True,
+        "grade": grades_shown,
         "severity": ":.3f",
         "patient": True,
         "x": False,
@@ -221,7 +228,7 @@ def _gallery(image_ids: list[int], caption_score: bool = True, columns: int = 10
     maps = _maps(store.path, model["id"], wanted) if opacity is not None else {}
     for index, image_id in enumerate(wanted):
         row = store.images.get(image_id)
-        caption = f"#{image_id} · g{row['grade']}"
+        caption = f"#{image_id}" + (f" · g{row['grade']}" if grades_shown else "")
         if caption_score:
             caption += f" · s={severity.get(image_id, float('nan')):.2f}"
         cells[index % columns].image(

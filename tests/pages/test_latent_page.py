@@ -1,5 +1,6 @@
 from core.store import Store
-from tests.pages.conftest import page
+from core.store.blinding import set_rater_blinding
+from tests.pages.conftest import page, sign_in
 
 
 def test_without_a_model_the_page_says_so_and_shows_jobs(seeded_db):
@@ -49,6 +50,8 @@ def test_grades_are_coloured_on_one_sequential_scale(modelled_db):
 
     import plotly.express as px
 
+    with Store(modelled_db) as store:  # a study whose raters may see grades
+        set_rater_blinding(store, "dates_and_grades")
     app = page("latent").run()
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
     colours = {trace["name"]: trace["marker"]["color"] for trace in spec["data"]}
@@ -147,4 +150,27 @@ def test_colour_by_how_far_each_image_moved_since_another_version(modelled_db):
     moves = dict(zip((c[0] for c in trace["customdata"]), colours, strict=True))
     assert max(moves, key=moves.get) == shifted  # the one that moved, not the frame
     assert moves[shifted] > 0.3 and sorted(moves.values())[-2] < 0.05
-    assert "median" in app.caption[0].value
+    assert any("median" in c.value for c in app.caption)
+
+
+def test_grades_are_hidden_from_raters_and_shown_to_a_signed_in_lead(modelled_db):
+    import json
+
+    with Store(modelled_db) as store:
+        store.raters.ensure("Dr Lead")  # the study's first rater: its lead
+        store.raters.ensure("Dr Rater")
+
+    def shown(app):
+        spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+        hover = " ".join(t.get("hovertemplate", "") for t in spec["data"])
+        options = [o for box in app.selectbox if box.label == "Colour by" for o in box.options]
+        captions = [img.proto.imgs[0].caption for img in app.get("image")]
+        return "grade" in hover, "Grade" in options, any(" · g" in c for c in captions)
+
+    app = page("latent").run()
+    assert not app.exception
+    assert shown(app) == (False, False, False)  # nobody signed in: blinded
+    rater = sign_in(page("latent"), "Dr Rater")
+    assert shown(rater) == (False, False, False)
+    lead = sign_in(page("latent"), "Dr Lead")
+    assert not lead.exception and shown(lead) == (True, True, True)
