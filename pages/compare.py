@@ -48,9 +48,9 @@ ANSWERS = [  # (outcome, label, keyboard shortcut)
     ("skip", "Can't tell (skip)", "S"),
 ]
 IMAGE_WIDTH = 460  # pixels on screen per image; the browser scales the stored file
-PAIR_CHOICE = {  # label -> strategy name
-    "Most informative (active)": "active",
+PAIR_CHOICE = {  # label -> strategy name (the default: DEFAULT_STRATEGY)
     "Random": "random",
+    "Most informative (active)": "active",
 }
 VIEW_GRACE_S = 15.0  # a judging view silent this long after mounting did not load
 DETAILS_TOGGLE = {  # what the study lets raters see -> the toggle's label
