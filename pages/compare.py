@@ -337,12 +337,14 @@ def judging() -> None:
         state.upcoming = _choose(exclude=(pair["left"], pair["right"]))
     upcoming = state.upcoming
     if upcoming is not None:
-        with st.container(key="prefetch"):
-            for side in ("left", "right"):
-                try:
-                    st.image(str(_image_path(upcoming[side])[0]), output_format="PNG")
-                except (FileNotFoundError, NotFound, OSError):
-                    state.upcoming = None  # chosen again, checked again, when it is needed
+        try:  # both files found before either is sent: never half a pair
+            paths = [_image_path(upcoming[side])[0] for side in ("left", "right")]
+        except (FileNotFoundError, NotFound, OSError):
+            state.upcoming = None  # chosen again, checked again, when it is needed
+        else:
+            with st.container(key="prefetch"):
+                for path in paths:
+                    st.image(str(path), output_format="PNG")
 
 
 def _received() -> None:
