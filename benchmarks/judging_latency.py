@@ -22,11 +22,7 @@ Two phases, each on its own fresh database: ``idle`` (no worker) and ``training`
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,48 +31,34 @@ from core.paths import PROJECT_ROOT
 from core.store import Store
 
 from .common import start_app, write_json
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run"]
-KEYS = ["ArrowLeft", "ArrowRight", "e"]
-OUTCOME = {"ArrowLeft": "left", "ArrowRight": "right", "e": "equal"}
-RATER = "Dr Benchmark"
-# the judging view lives in a shadow root: the page reaches it through its host
-ROOT = """(() => { const host = document.querySelector("[data-testid=stBidiComponentIsolated]");
-    return host && host.shadowRoot && host.shadowRoot.querySelector("[data-testid=compare-queue]");
-})()"""
-# when each key went down (the event's own time stamp), before the view handles it
-RECORD_KEYDOWN = (
-    "window.addEventListener('keydown', (e) => { window.__pressed = e.timeStamp; },"
-    " {capture: true});"
+from .judging_view import (
+    ALL_SAVED,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    KEYS,
+    OUTCOME,
+    PAIR_CHANGED,
+    RECORD_KEYDOWN,
+    ROOT,
+    SHOWING,
+    SHOWN,
+    Press,
+    figures,
+    seed_demo,
+    start_worker,
+    stored_rows,
+    tally,
 )
-# the frame's time once the pair on screen is another one, both images loaded
-PAIR_CHANGED = f"""(before) => {{
-    const root = {ROOT};
-    if (!root || !root.dataset.token || root.dataset.token === before) return false;
-    const images = Array.from(root.querySelectorAll(".sq-slot img"));
-    const ready = images.length === 2 && images.every(i => i.complete && i.naturalWidth > 0);
-    return ready ? performance.now() : false;
-}}"""
-SHOWN = f"""() => {{ const r = {ROOT};
-    return r ? [r.dataset.token, Number(r.dataset.left), Number(r.dataset.right)] : null; }}"""
+
+RATER = "Dr Benchmark"
 
 
 def run_phase(phase: str, args: argparse.Namespace, browser) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "app.db"
         env = {**os.environ, "SEVERITY_DB": str(db), "PYTHONPATH": str(PROJECT_ROOT)}
-        demo = [sys.executable, "-m", "core", "demo"]
-        subprocess.run(demo, env=env, check=True, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
-        worker = None
-        if phase == "training":
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "core", "worker"],
-                env=env,
-                cwd=PROJECT_ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        seed_demo(env)
+        worker = start_worker(env) if phase == "training" else None
         app, url = start_app(env)
         try:
             return _judge(url, db, phase, args, browser)
@@ -91,16 +73,17 @@ def _sign_in(page, url: str) -> None:
     page.goto(f"{url}/compare")
     page.get_by_label("Your name").fill(RATER)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_function(f"() => {{ const r = {ROOT}; return r && r.dataset.token; }}")
+    page.wait_for_function(SHOWING)
     page.evaluate(RECORD_KEYDOWN)
 
 
-def _press(page, key: str, timeout_ms: float = 30_000) -> tuple[tuple, float]:
-    """Press ``key``; the pair it answered and the time to the next pair on screen."""
+def _press(page, key: str, timeout_ms: float = 30_000) -> tuple[Press, float]:
+    """Press ``key``; the answer it gave and the time to the next pair on screen."""
     token, left, right = page.evaluate(SHOWN)
     page.keyboard.press(key)
     done = page.wait_for_function(PAIR_CHANGED, arg=token, polling="raf", timeout=timeout_ms)
-    return ((left, right), OUTCOME[key]), done.json_value() - page.evaluate("window.__pressed")
+    answer = Press(RATER, token, left, right, OUTCOME[key])
+    return answer, done.json_value() - page.evaluate("window.__pressed")
 
 
 def _judge(url: str, db: Path, phase: str, args: argparse.Namespace, browser) -> dict:
@@ -130,13 +113,13 @@ def _judge(url: str, db: Path, phase: str, args: argparse.Namespace, browser) ->
                 training_seen.append(
                     any(j["status"] == "running" for j in store.jobs.list(limit=5))
                 )
-    page.wait_for_function(f"() => {ROOT}.dataset.pending === '0'", timeout=60_000)
+    page.wait_for_function(ALL_SAVED, timeout=60_000)
     time.sleep(1.0)  # a late second send would show up as a second row
     context.close()
     return {
-        **_check(db, pressed),
-        **_figures(latencies, "ms"),
-        **_figures(offline_latencies, "offline_ms"),
+        **tally(pressed, stored_rows(str(db))),
+        **figures(latencies, "ms"),
+        **figures(offline_latencies, "offline_ms"),
         "pending_at_reload": reload_pending,
         "pending_when_back_online": offline_pending,
         "worker_training_share": (
@@ -162,42 +145,6 @@ def _offline_stretch(page, args, k: int, pressed: list, latencies: list) -> tupl
     waiting = int(page.evaluate(f"() => {ROOT}.dataset.pending"))
     page.context.set_offline(False)
     return k, waiting
-
-
-def _check(db: Path, pressed: list) -> dict:
-    with Store(db) as store:
-        rows = store.all(
-            "SELECT j.left_image_id, j.right_image_id, j.outcome, j.request_token FROM judgments j "
-            "JOIN raters r ON r.id = j.rater_id WHERE r.name = ? ORDER BY j.id",
-            [RATER],
-        )
-        others = store.one_row(
-            "SELECT COUNT(*) AS n FROM judgments j JOIN raters r ON r.id = j.rater_id "
-            "WHERE r.name != ?",
-            [RATER],
-        )["n"]
-    stored = [((r["left_image_id"], r["right_image_id"]), r["outcome"]) for r in rows]
-    return {
-        "presses": len(pressed),
-        "rows_stored": len(stored),
-        "lost": max(0, len(pressed) - len(stored)),
-        "duplicated": len(rows)
-        - len({r["request_token"] for r in rows})
-        + max(0, len(stored) - len(pressed)),
-        "misattributed": sum(a != b for a, b in zip(pressed, stored, strict=False)) + others,
-    }
-
-
-def _figures(values: list[float], unit: str) -> dict:
-    if not values:
-        return {}
-    ordered = sorted(values)
-    return {
-        f"median_{unit}": statistics.median(values),
-        f"p95_{unit}": ordered[math.ceil(0.95 * len(ordered)) - 1],  # nearest rank
-        f"max_{unit}": ordered[-1],
-        f"all_{unit}": [round(v, 1) for v in values],
-    }
 
 
 def main() -> None:

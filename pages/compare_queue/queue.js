@@ -30,7 +30,7 @@ const BUTTONS = [
 const RESEND_MS = 3000; // an exchange not answered by then is sent again
 const QUIET_MS = 5000; // how soon to ask again for pairs when the server had none
 const MAX_EVENTS = 40; // answers sent in one exchange
-const BATCH_MS = 700; // how long an answer may wait for others while the queue is full
+const BATCH_MS = 150; // how long an answer may wait for others while the queue is full
 // elements whose own keys (arrows, letters) must not answer a pair
 const TYPING =
   "input:not([type=checkbox]):not([type=button]):not([type=submit]), textarea, select, " +
@@ -176,17 +176,7 @@ class QueueView {
   }
 
   apply(reply) {
-    const done = new Set(reply.acks.filter((a) => a.status !== "busy").map((a) => a.id));
-    // the server could not save an answer now (busy, out of reach, disk full): say so
-    // until an exchange saves again; the answers stay here and are sent again
-    this.retrying =
-      reply.acks.some((a) => a.status === "busy") ||
-      reply.notices.some((text) => text.startsWith("Not saved, retrying"));
-    for (const entry of this.history) {
-      const ack = reply.acks.find((a) => a.id === entry.id);
-      if (ack && ack.status !== "busy") entry.status = ack.status;
-    }
-    this.outbox.remove(this.config, done);
+    this.settle(reply);
     const dropped = new Set(reply.dropped);
     this.queue = this.queue.filter((p) => !dropped.has(p.token));
     if (reply.again && !this.seen.has(reply.again.token)) this.putFirst(this.prepare(reply.again));
@@ -209,6 +199,21 @@ class QueueView {
     if (answered && (this.outbox.pending(this.config).length || reply.pairs.length)) {
       setTimeout(() => this.exchange(), 0);
     }
+  }
+
+  // the acknowledged events leave the outbox and the undo history learns their fate;
+  // one the server could not save now ("busy": busy, out of reach, disk full) stays
+  // here to be sent again, and the view says so until an exchange saves again
+  settle(reply) {
+    const settled = new Map();
+    for (const ack of reply.acks) if (ack.status !== "busy") settled.set(ack.id, ack.status);
+    this.retrying =
+      reply.acks.some((a) => a.status === "busy") ||
+      reply.notices.some((text) => text.startsWith("Not saved, retrying"));
+    for (const entry of this.history) {
+      if (settled.has(entry.id)) entry.status = settled.get(entry.id);
+    }
+    this.outbox.remove(this.config, new Set(settled.keys()));
   }
 
   prepare(pair) {
@@ -261,7 +266,7 @@ class QueueView {
     if (!pair) return;
     const id = pair.attempt ? `${pair.answer}~${pair.attempt}` : pair.answer;
     const ms = Math.round(performance.now() - pair.shownAt);
-    this.outbox.add(this.config, { kind: "answer", id, token: pair.token, outcome: action, ms, t: Date.now() });
+    this.post({ kind: "answer", id, token: pair.token, outcome: action, ms });
     this.queue.shift();
     this.show(); // the next pair, in this frame
     this.history.push({ pair, id, status: "pending" });
@@ -276,22 +281,24 @@ class QueueView {
 
   undo() {
     const last = this.history.pop();
-    if (!last) {
-      const event = { kind: "undo", id: `u-${randomId(20)}`, target: null, t: Date.now() };
-      this.outbox.add(this.config, event);
-      this.notice("Withdrawing your last saved answer…");
-    } else if (last.status === "refused") {
+    if (last && last.status === "refused") {
       this.notice("That answer was not stored, so there is nothing to undo.");
       return;
-    } else if (!this.sent.has(last.id) && this.outbox.remove(this.config, new Set([last.id]))) {
+    }
+    if (last && !this.sent.has(last.id) && this.outbox.remove(this.config, new Set([last.id]))) {
       this.notice("Your last answer was withdrawn before it was saved; here is that pair again.");
       this.putFirst(last.pair);
     } else {
-      const event = { kind: "undo", id: `u-${randomId(20)}`, target: last.id, t: Date.now() };
-      this.outbox.add(this.config, event);
-      last.pair.attempt += 1; // its next answer is a new one
-      this.notice("Your last answer was withdrawn; here is that pair again.");
-      this.putFirst(last.pair);
+      // a stored answer (or one that may have reached the server): the server withdraws
+      // it; without a target (none known here, after a reload), the rater's latest
+      this.post({ kind: "undo", id: `u-${randomId(20)}`, target: last ? last.id : null });
+      if (last) {
+        last.pair.attempt += 1; // its next answer is a new one
+        this.notice("Your last answer was withdrawn; here is that pair again.");
+        this.putFirst(last.pair);
+      } else {
+        this.notice("Withdrawing your last saved answer…");
+      }
     }
     this.show();
     this.renderPending();
@@ -299,6 +306,11 @@ class QueueView {
   }
 
   // --- the exchange with the server ---
+
+  // an answer or an undo, kept in the outbox (in the order given) until acknowledged
+  post(event) {
+    this.outbox.add(this.config, { ...event, t: Date.now() });
+  }
 
   exchange(hello = false) {
     if (!this.config || !this.send) return;
