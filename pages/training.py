@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import partial
 
 import pandas as pd
@@ -15,12 +14,12 @@ from core.exports.metric_labels import METRICS
 from core.learning.config import uses_small_input
 from core.learning.method_info import METHOD_INFO
 from core.learning.recipes import SCRATCH_EVERY_KEY, steps_per_phase
-from core.store.jobs import TAKEN_OVER
 from core.worker.activation import HELD_BACK
 from core.worker.autoretrain import RETRAIN_EVERY_KEY, retrain_every, scratch_every
-from core.worker.status import retrain_blockers
+from core.worker.status import lease_note, retrain_blockers
 from core.worker.train_job import train_defaults, train_job
 from pages.common import open_store, signed_in_user, worker_banner
+from pages.training_versions import delete_version
 
 # plotted across versions
 KEY_METRICS = ("tau_abnormal", "macro_f1", "val_judgment_agreement")
@@ -245,6 +244,7 @@ else:
     )
     if lead:
         _model_card_download(models)
+        delete_version(store, models)
 
 
 def _train_form() -> None:
@@ -363,25 +363,6 @@ if lead:
     _teaching()
 
 
-def _lease_note(job: dict) -> str | None:
-    """What became of a job whose worker went silent (``Jobs.recover_stale``)."""
-    if job["status"] == "failed" and (job["error"] or "").startswith("The worker stopped"):
-        tries = f"{job['attempts']} attempt{'' if job['attempts'] == 1 else 's'}"
-        return (
-            f"Failed after {tries}: its worker stopped answering each time, so it was not "
-            "tried again."
-        )
-    message = job["message"] or ""
-    if not message.startswith(TAKEN_OVER):
-        return None
-    silent = message.removeprefix(TAKEN_OVER).removesuffix(" stopped heart-beating.").strip()
-    note = f"Worker {silent} stopped answering during this job; "
-    if job["attempts"] > 1 and job["started_at"]:
-        taken = datetime.fromisoformat(job["started_at"]).strftime("%H:%M")
-        return note + f"another worker took it over at {taken} UTC."
-    return note + "it waits for another worker."
-
-
 @st.fragment(run_every=2)
 def live_jobs() -> None:
     from core.store import Store
@@ -394,7 +375,7 @@ def live_jobs() -> None:
         _loss_curve(fresh, jobs)
         for job in jobs:
             left, right = st.columns([5, 1])
-            note = _lease_note(job)
+            note = lease_note(job)
             label = (
                 f"#{job['id']} {job['kind']} · {job['status']}"
                 f"{' · ' + job['phase'] if job['phase'] else ''}"

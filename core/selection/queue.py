@@ -2,14 +2,15 @@
 
 The browser holds a few pairs ahead, shows the next one on a key press and sends its
 answers afterwards, in order. Each pair it holds came with a *token*: the pair, its
-rater, dataset and scope, signed with the study's secret (kept in the database, so a
-token stays valid across server restarts and page reloads). An answer carries its
-pair's token and is stored against that pair for that rater only, with the token's
-id as the answer's request token: sending it again stores nothing new and is
-acknowledged again (so the browser may resend until it hears back). ``sync`` is one
-exchange: acknowledge the answers and undos sent, check the pairs the browser still
-holds, and refill its queue through the pair server (``serve.next_pair``), so that the
-beliefs behind active pairs include every answer acknowledged so far.
+rater, dataset and scope, sealed with a key of the study's secret (kept in the database,
+so a token stays valid across server restarts and page reloads): the browser can
+neither read nor alter it. An answer carries its pair's token and is stored against
+that pair for that rater only, with the token's id as the answer's request token:
+sending it again stores nothing new and is acknowledged again (so the browser may
+resend until it hears back). ``sync`` is one exchange: acknowledge the answers and
+undos sent, check the pairs the browser still holds, and refill its queue through the
+pair server (``serve.next_pair``), so that the beliefs behind active pairs include
+every answer acknowledged so far.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.store import (
     ANSWERS,
@@ -43,6 +47,10 @@ from .serve import ServedPair, next_pair
 
 SECRET_SETTING = "pair_queue:secret"
 QUEUE_SIZE = 16  # pairs the browser holds ahead, the one on screen included
+TOKEN_BODY = 256  # bytes every sealed body is padded to, so that all tokens are as long
+NONCE = 12  # bytes, AES-GCM's standard nonce, random per token
+MAX_TOKEN = 600  # characters; longer ones are refused unread
+SEALED = re.compile(r"^[A-Za-z0-9_-]+$")  # unpadded URL-safe base64
 EVENT_ID = re.compile(r"^[0-9a-f]{32}(~[0-9]{1,4})?$|^u-[0-9a-zA-Z]{8,40}$")
 NOT_ISSUED = "That answer's pair was not issued by this study; it was not stored."
 # the database could not take an answer now; the browser keeps it and sends it again
@@ -102,14 +110,23 @@ class Reply:
 
 
 class PairTokens:
-    """Issues and reads the study's signed pair tokens. A token carries the blinding in
-    force when it was issued, so that a change of setting while pairs wait in a queue
-    does not relabel the answers given under the old one."""
+    """Issues and reads the study's pair tokens. A token is its pair's details sealed
+    with AES-GCM (``cryptography``) under a key derived from the study's secret: the
+    browser, and a rater looking through its developer tools, learn nothing from it
+    (not whether the pair is an unannounced repeat, its strategy, the rater's or the
+    images' ids), and an altered or forged token fails the authentication check.
+    Bodies are padded to one length, so that a repeat's token is no longer than
+    another's. A token carries the blinding in force when it was issued, so that a
+    change of setting while pairs wait in a queue does not relabel the answers given
+    under the old one."""
 
     def __init__(self, store: Store):
         self._secret = bytes.fromhex(
             store.settings.setdefault(SECRET_SETTING, secrets.token_hex(32))
         )
+        # a key of its own for sealing, derived from the secret (which also signed tokens)
+        key = hmac.new(self._secret, b"pair-token|aes-gcm", hashlib.sha256).digest()
+        self._sealing = AESGCM(key)
         # names this study in the browser's storage; says nothing about the secret
         self.study_id = hashlib.sha256(b"study|" + self._secret).hexdigest()[:12]
         self.blinding = rater_blinding(store)
@@ -127,21 +144,40 @@ class PairTokens:
             "p": pair.repeat_of,
             "b": self.blinding,
         }
-        payload = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode())
-        token = f"{payload.decode()}.{self._sign(payload)}"
-        return self.read(token)
+        plain = json.dumps(body, separators=(",", ":")).encode()
+        if len(plain) > TOKEN_BODY:
+            raise ValueError(f"A pair token's body takes {len(plain)} bytes, over {TOKEN_BODY}.")
+        nonce = secrets.token_bytes(NONCE)
+        sealed = self._sealing.encrypt(nonce, plain.ljust(TOKEN_BODY), None)
+        return self.read(base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("="))
 
     def read(self, token: Any) -> QueuedPair:
-        if not isinstance(token, str) or token.count(".") != 1 or len(token) > 600:
+        """The pair of a token this study issued; ``InvalidToken`` for any other."""
+        if not isinstance(token, str) or len(token) > MAX_TOKEN:
             raise InvalidToken(NOT_ISSUED)
-        payload, signature = token.split(".")
-        if not hmac.compare_digest(self._sign(payload.encode()), signature):
-            raise InvalidToken(NOT_ISSUED)
-        body = json.loads(base64.urlsafe_b64decode(payload))
+        body = self._signed_body(token) if "." in token else self._sealed_body(token)
         return QueuedPair(
             token, body["n"], body["l"], body["g"], body["r"], body["d"], body["k"], body["s"],
             body["p"], body.get("b"),  # no "b": issued before answers recorded their blinding
         )  # fmt: skip
+
+    def _sealed_body(self, token: str) -> dict:
+        if not SEALED.match(token):
+            raise InvalidToken(NOT_ISSUED)
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            plain = self._sealing.decrypt(raw[:NONCE], raw[NONCE:], None)
+        except (InvalidTag, ValueError) as exc:
+            raise InvalidToken(NOT_ISSUED) from exc
+        return json.loads(plain)
+
+    def _signed_body(self, token: str) -> dict:
+        """A token of an earlier release (its body readable, signed with the secret), still
+        accepted so that answers it carries in a browser's outbox are not lost."""
+        payload, _, signature = token.partition(".")
+        if not hmac.compare_digest(self._sign(payload.encode()), signature):
+            raise InvalidToken(NOT_ISSUED)
+        return json.loads(base64.urlsafe_b64decode(payload))
 
     def _sign(self, payload: bytes) -> str:
         return hmac.new(self._secret, payload, hashlib.sha256).hexdigest()[:32]

@@ -73,6 +73,37 @@ class Patients:
                 "patients", {"pseudonym": pseudonym}, {"created_at": utc_now()}
             )
 
+    def page(
+        self, dataset_id: int | None = None, search: str = "", limit: int = 50, offset: int = 0
+    ) -> list[dict]:
+        """One page of the patients with images (in ``dataset_id``), by pseudonym, with
+        their visits; ``search`` keeps those whose pseudonym starts with it (``P-`` may
+        be left out, any case). Reads only the page's patients' images (by index), so
+        a study of 20,000 patients is listed a page at a time."""
+        matching = _patients_matching(dataset_id, search)
+        if matching is None:
+            return []
+        where, params = matching
+        mine = _one_patients_images(dataset_id)
+        own = [dataset_id] if dataset_id else []
+        return self._store.all(
+            f"""SELECT p.id, p.pseudonym,
+                       (SELECT COUNT(*) FROM images i WHERE {mine}) AS visits,
+                       (SELECT MIN(i.visit_date) FROM images i WHERE {mine}) AS first_visit,
+                       (SELECT MAX(i.visit_date) FROM images i WHERE {mine}) AS last_visit
+                FROM patients p WHERE {where} ORDER BY p.pseudonym LIMIT ? OFFSET ?""",
+            [*own, *own, *own, *params, int(limit), int(offset)],
+        )
+
+    def count(self, dataset_id: int | None = None, search: str = "") -> int:
+        """How many patients ``page`` pages through."""
+        matching = _patients_matching(dataset_id, search)
+        if matching is None:
+            return 0
+        where, params = matching
+        sql = f"SELECT COUNT(*) AS n FROM patients p WHERE {where}"
+        return self._store.one_row(sql, params)["n"]
+
     def list(self, dataset_id: int | None = None) -> list[dict]:
         where, params = ("WHERE i.dataset_id = ?", [dataset_id]) if dataset_id else ("", [])
         return self._store.all(
@@ -82,6 +113,30 @@ class Patients:
                 GROUP BY p.id ORDER BY p.pseudonym""",
             params,
         )
+
+
+def _one_patients_images(dataset_id: int | None) -> str:
+    """The condition for patient ``p``'s images (in a dataset, ``?``). The unary ``+``
+    keeps the dataset out of the index choice (on both engines it changes no value):
+    without it SQLite answers ``MIN(visit_date)`` by reading every image of the
+    dataset, for each patient (22 s a page at 100,000 images), not the patient's own."""
+    return "i.patient_id = p.id" + (" AND +i.dataset_id = ?" if dataset_id else "")
+
+
+def _patients_matching(dataset_id: int | None, search: str) -> tuple[str, list] | None:
+    """The condition for patients with images (in ``dataset_id``) whose pseudonym
+    starts with ``search``; None when no pseudonym can (pseudonyms are ``P-`` and
+    lower-case hexadecimal)."""
+    clauses = [f"EXISTS (SELECT 1 FROM images i WHERE {_one_patients_images(dataset_id)})"]
+    params: list = [dataset_id] if dataset_id else []
+    text = search.strip().lower()
+    text = text[2:] if text.startswith("p-") else text
+    if text:
+        if not all(c in "0123456789abcdef" for c in text):
+            return None
+        clauses.append("p.pseudonym LIKE ?")
+        params.append(f"P-{text}%")
+    return " AND ".join(clauses), params
 
 
 class Raters:
@@ -146,7 +201,11 @@ class Settings:
 
     def setdefault(self, key: str, value: Any) -> Any:
         """The stored value of ``key``; ``value`` is stored first when there is none. Two
-        callers racing for a missing key both get the value that was stored first."""
+        callers racing for a missing key both get the value that was stored first. Once
+        stored, a read only: pages ask on every rerun, and a write would take the lock."""
+        row = self._store.one("SELECT value FROM settings WHERE key = ?", [key])
+        if row is not None:
+            return json.loads(row["value"])
         with self._store.transaction(serialize=False):
             self._store.db.execute(
                 "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",

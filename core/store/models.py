@@ -241,26 +241,57 @@ class Models:
         rows = self._store.all(f"{WITH_DATASET} ORDER BY m.version DESC")
         return [decode_json_columns(r, "config", "metrics") for r in rows]
 
+    def removal_blocker(self, model_id: int) -> str | None:
+        """Why a version cannot be removed now, in words for the Training page; None if
+        it can. Kept: the active version, one still training or being worked on by a job,
+        one another version continues (a warm retrain names its parent) and one the pair
+        server's beliefs start from."""
+        model = self.get(model_id)
+        name = f"Version {model['version']}"
+        if model["active"]:
+            return (
+                f"{name} is the version in use: the severity scores shown come from it. "
+                "Activate another version first; then this one can be deleted."
+            )
+        if model["status"] == "training":
+            return f"{name} is still training: cancel its job first."
+        job = self._store.one(
+            "SELECT id, kind FROM jobs WHERE status IN ('queued', 'running') "
+            f"AND {self._store.db.dialect.json_int('params', 'model_id')} = ?",
+            [model_id],
+        )
+        if job:
+            return (
+                f"{name} is still being worked on ({job['kind']} job {job['id']}): wait for "
+                "it to finish, or cancel it first."
+            )
+        if self._store.one("SELECT 1 AS x FROM models WHERE parent_id = ?", [model_id]):
+            return (
+                f"{name} is the parent of a newer version (trained onward from it), so it "
+                "is kept while that version exists."
+            )
+        if self._store.one("SELECT 1 AS x FROM beliefs WHERE model_id = ?", [model_id]):
+            return (
+                f"{name} still guides which pairs raters are shown; it can be deleted once "
+                "a rater has been shown a pair under the active version."
+            )
+        return None
+
     def remove(self, model_id: int) -> None:
         """Remove a version with everything it produced (embeddings, trend calls,
-        projections, attribution maps, activations) and its checkpoint file. Refused,
-        with the reason, for the active version, one still training, one another version
-        continues (a warm retrain names its parent) and one the pair server's beliefs
-        start from."""
+        projections, attribution maps, activations) and its checkpoint file; the answers
+        stay. Refused (``ValueError``, with ``removal_blocker``'s reason) for a version
+        that must be kept."""
         with self._store.transaction():
             model = self.get(model_id)
-            name = f"Version {model['version']}"
-            if model["active"]:
-                raise ValueError(f"{name} is active: activate another one first.")
-            if model["status"] == "training":
-                raise ValueError(f"{name} is still training.")
-            if self._store.one("SELECT 1 AS x FROM models WHERE parent_id = ?", [model_id]):
-                raise ValueError(f"{name} is the parent of a warm-started version.")
-            if self._store.one("SELECT 1 AS x FROM beliefs WHERE model_id = ?", [model_id]):
-                raise ValueError(f"{name} is the prior of the pair server's beliefs.")
+            blocker = self.removal_blocker(model_id)
+            if blocker:
+                raise ValueError(blocker)
             self._store.attributions.remove(model_id)
             for table in ("embeddings", "trends", "projections", "model_activations"):
                 self._store.db.execute(f"DELETE FROM {table} WHERE model_id = ?", [model_id])
             self._store.db.execute("DELETE FROM models WHERE id = ?", [model_id])
-        if model["checkpoint_path"]:
-            self._store.media_path(model["checkpoint_path"]).unlink(missing_ok=True)
+            path = model["checkpoint_path"]
+            shared = self._store.one("SELECT 1 AS x FROM models WHERE checkpoint_path = ?", [path])
+        if path and shared is None:  # kept while another version names the same file
+            self._store.media_path(path).unlink(missing_ok=True)

@@ -1,10 +1,12 @@
-"""Is a worker alive? Kept free of heavy imports: every page asks, on every rerun."""
+"""Is a worker alive, and what became of the jobs of one that went silent? Kept free of
+heavy imports: every page asks, on every rerun."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from core.store import Store
+from core.store.jobs import TAKEN_OVER
 
 HEARTBEAT_KEY = "worker_heartbeat"
 
@@ -78,3 +80,23 @@ def retrain_blockers(store: Store) -> list[str]:
     """Why automatic retraining is paused, for each dataset where it is (once each)."""
     found = (retrain_blocker(store, d["id"]) for d in store.datasets.list())
     return list(dict.fromkeys(b for b in found if b))
+
+
+def lease_note(job: dict) -> str | None:
+    """What became of a job whose worker went silent (``Jobs.recover_stale``), in words
+    for the Training page; None for any other job."""
+    if job["status"] == "failed" and (job["error"] or "").startswith("The worker stopped"):
+        tries = f"{job['attempts']} attempt{'' if job['attempts'] == 1 else 's'}"
+        return (
+            f"Failed after {tries}: its worker stopped answering each time, so it was not "
+            "tried again."
+        )
+    message = job["message"] or ""
+    if not message.startswith(TAKEN_OVER):
+        return None
+    silent = message.removeprefix(TAKEN_OVER).removesuffix(" stopped heart-beating.").strip()
+    note = f"Worker {silent} stopped answering during this job; "
+    if job["attempts"] > 1 and job["started_at"]:
+        taken = datetime.fromisoformat(job["started_at"]).strftime("%H:%M")
+        return note + f"another worker took it over at {taken} UTC."
+    return note + "it waits for another worker."

@@ -243,3 +243,68 @@ def test_a_job_whose_worker_went_silent_says_who_and_when_another_took_it_over(s
         ":material/sync_problem: Failed after 1 attempt: its worker stopped answering each "
         "time, so it was not tried again.",
     ]
+
+
+def test_a_lead_deletes_a_version_with_what_it_produced_but_never_the_one_in_use(modelled_db):
+    import numpy as np
+
+    with Store(modelled_db) as store:
+        first = store.models.active()
+        second = store.models.create("conpro", first["config"])
+        store.models.finish(second["id"], "models/second.pt", {"tau_abnormal": 0.3})
+        store.models.chain_ready(second["id"])
+        ids, vectors, severity = store.embeddings.vectors(first["id"])
+        store.embeddings.save(second["id"], ids, vectors, severity)
+        store.embeddings.save_projection(second["id"], "pca", ids, vectors[:, :2])
+        store.attributions.save(second["id"], ids, np.ones((len(ids), 4, 4)))
+        store.attributions.save(first["id"], ids, np.ones((len(ids), 4, 4)))
+        checkpoint = store.media_path("models/second.pt")
+        checkpoint.write_bytes(b"weights")
+    app = sign_in(page("training"))
+    picker = app.selectbox(key="delete_version")
+    label = {option.split(" ·")[0]: option for option in picker.options}
+
+    picker.set_value(label["v1"]).run()  # the version in use: refused in words, not asked
+    app.button(key="delete_start").click().run()
+    assert not app.exception
+    assert any("version in use" in e.value and "Activate another" in e.value for e in app.error)
+    assert "delete_confirm" not in {b.key for b in app.button}
+
+    app.selectbox(key="delete_version").set_value(label["v2"]).run()
+    app.button(key="delete_start").click().run()
+    assert any("cannot be brought back" in w.value for w in app.warning)
+    with Store(modelled_db) as store:
+        assert store.models.get(second["id"])  # nothing happens before the confirmation
+    app.button(key="delete_confirm").click().run()
+    assert not app.exception
+    assert any("Version 2 was deleted" in s.value for s in app.success)
+    assert list(app.dataframe[0].value["version"]) == [1]
+    with Store(modelled_db) as store:
+        assert [m["version"] for m in store.models.list()] == [1]
+        for table in ("embeddings", "projections", "attribution_maps"):
+            sql = f"SELECT COUNT(*) AS n FROM {table} WHERE model_id = ?"
+            assert store.one_row(sql, [second["id"]])["n"] == 0
+        assert store.attributions.count(first["id"]) == len(ids)  # the active one's stay
+        assert store.embeddings.vectors(first["id"])[0] == ids
+    assert not checkpoint.exists() and store.media_path(first["checkpoint_path"]).exists()
+
+    rater = sign_in(page("training"), "Dr Rater")
+    assert not rater.exception
+    assert not {"delete_start", "delete_confirm"} & {b.key for b in rater.button}
+    assert "delete_version" not in {s.key for s in rater.selectbox}
+
+
+def test_a_lead_who_thinks_again_keeps_the_version(modelled_db):
+    with Store(modelled_db) as store:
+        first = store.models.active()
+        second = store.models.create("conpro", first["config"])
+        store.models.finish(second["id"], "models/second.pt", {})
+    app = sign_in(page("training"))
+    picker = app.selectbox(key="delete_version")
+    picker.set_value(next(o for o in picker.options if o.startswith("v2"))).run()
+    app.button(key="delete_start").click().run()
+    app.button(key="delete_cancel").click().run()
+    assert not app.exception
+    assert not any("cannot be brought back" in w.value for w in app.warning)
+    with Store(modelled_db) as store:
+        assert [m["version"] for m in store.models.list()] == [2, 1]

@@ -99,7 +99,7 @@ def test_the_active_version_and_a_warm_parent_are_not_removed(cohort):
     active = _version(cohort)
     cohort.attributions.save(active["id"], ids, _maps(len(ids)))
     cohort.models.activate(active["id"])
-    with pytest.raises(ValueError, match="active"):
+    with pytest.raises(ValueError, match="in use"):
         cohort.models.remove(active["id"])
     child = cohort.models.create("conpro", {}, parent_id=active["id"])
     cohort.models.activate(_version(cohort)["id"])  # the old parent is retired now
@@ -175,3 +175,23 @@ def test_migration_13_keeps_every_job_and_what_points_at_it(db_location, monkeyp
         assert later > again
         with pytest.raises(IntegrityError):  # foreign keys still hold on the new table
             new.db.execute("UPDATE models SET job_id = 9999 WHERE id = ?", [model["id"]])
+
+
+def test_a_version_a_job_works_on_is_kept_and_a_checkpoint_another_names_stays(cohort):
+    kept, removed = _version(cohort), _version(cohort)
+    cohort.models.activate(kept["id"])
+    job = cohort.jobs.submit("attribute", {"model_id": removed["id"]})
+    assert f"attribute job {job}" in (cohort.models.removal_blocker(removed["id"]) or "")
+    with pytest.raises(ValueError, match="cancel it first"):
+        cohort.models.remove(removed["id"])
+    cohort.jobs.request_cancel(job)
+    assert cohort.models.removal_blocker(removed["id"]) is None
+    sharing = cohort.models.create("conpro", {})
+    cohort.models.finish(sharing["id"], removed["checkpoint_path"], {})  # the same file
+    checkpoint = cohort.media_path(removed["checkpoint_path"])
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.write_bytes(b"weights")
+    cohort.models.remove(removed["id"])
+    assert checkpoint.exists()  # still the weights of another version
+    cohort.models.remove(sharing["id"])
+    assert not checkpoint.exists()
