@@ -2,18 +2,37 @@
 
 Run these in the worker process only: numba (behind UMAP) can abort when two threads
 use it at once, and Streamlit runs each session in a thread.
+
+Large maps: UMAP and t-SNE cost grows faster than the number of points, and every
+retrain projects the whole dataset again. Above ``FIT_SAMPLE_ABOVE`` points the map is
+fitted on a random sample of ``FIT_SAMPLE_SIZE`` (drawn from the seed) and every other
+point is placed on it with the fitted model's ``transform`` (UMAP's, openTSNE's
+``TSNEEmbedding.transform``): the sampled points keep their fitted coordinates, the
+others land beside their nearest sampled neighbours without moving them. PCA is cheap
+and exact at any size, so it is always fitted on every point.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from sklearn.decomposition import PCA
 
 METHODS = ("pca", "umap", "tsne")
+FIT_SAMPLE_ABOVE = 20_000  # more points than this: UMAP / t-SNE fitted on a sample
+FIT_SAMPLE_SIZE = 10_000  # the points such a map is fitted on; the rest are placed on it
 
 
-def project(vectors: np.ndarray, method: str, dims: int = 2, seed: int = 0) -> np.ndarray:
-    """Coordinates (N, dims) for ``vectors`` (N, D)."""
+def project(
+    vectors: np.ndarray,
+    method: str,
+    dims: int = 2,
+    seed: int = 0,
+    sample_above: int = FIT_SAMPLE_ABOVE,
+    sample_size: int = FIT_SAMPLE_SIZE,
+) -> np.ndarray:
+    """Coordinates (N, dims) for ``vectors`` (N, D); the same for the same seed."""
     if method not in METHODS:
         raise ValueError(f"projection must be one of {', '.join(METHODS)}, not {method!r}")
     if dims not in (2, 3):
@@ -21,9 +40,30 @@ def project(vectors: np.ndarray, method: str, dims: int = 2, seed: int = 0) -> n
     n = len(vectors)
     if n < 5:
         raise ValueError("at least 5 images are needed for a projection")
+    if not 5 <= sample_size < sample_above:
+        raise ValueError("a fitted sample needs at least 5 points, and fewer than its threshold")
     vectors = np.asarray(vectors, dtype=np.float32)
     if method == "pca":
         return PCA(n_components=dims, random_state=seed).fit_transform(vectors)
+    if n <= sample_above:
+        return _fit(vectors, method, dims, seed)[0]
+    sample = fit_sample(n, sample_size, seed)
+    fitted, model = _fit(vectors[sample], method, dims, seed)
+    rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
+    coords = np.empty((n, dims), dtype=np.float64)
+    coords[sample] = fitted
+    coords[rest] = _place(model, vectors[rest])
+    return coords
+
+
+def fit_sample(n: int, size: int, seed: int) -> np.ndarray:
+    """The rows (sorted) a map of ``n`` points is fitted on when it is sampled."""
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
+def _fit(vectors: np.ndarray, method: str, dims: int, seed: int) -> tuple[np.ndarray, Any]:
+    """UMAP or t-SNE fitted on ``vectors``: their coordinates, and the fitted model."""
+    n = len(vectors)
     if method == "umap":
         import umap
 
@@ -32,9 +72,10 @@ def project(vectors: np.ndarray, method: str, dims: int = 2, seed: int = 0) -> n
             n_neighbors=min(15, n - 1),
             metric="cosine",
             random_state=seed,
+            transform_seed=seed,
             n_jobs=1,
         )
-        return np.asarray(reducer.fit_transform(vectors))
+        return np.asarray(reducer.fit_transform(vectors), dtype=np.float64), reducer
     from openTSNE import TSNE
 
     perplexity = float(min(30, (n - 1) / 3))
@@ -46,4 +87,9 @@ def project(vectors: np.ndarray, method: str, dims: int = 2, seed: int = 0) -> n
         n_jobs=1,
         negative_gradient_method="bh" if dims == 3 else "auto",
     ).fit(vectors)
-    return np.asarray(embedding)
+    return np.asarray(embedding, dtype=np.float64), embedding
+
+
+def _place(model: Any, vectors: np.ndarray) -> np.ndarray:
+    """New points laid on a fitted map without moving its points."""
+    return np.asarray(model.transform(vectors), dtype=np.float64)  # UMAP's, or openTSNE's

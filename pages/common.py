@@ -1,14 +1,23 @@
-"""Helpers shared by the pages: the store for this rerun, sign-in and the worker banner.
-UI only: everything else (image display helpers included) is in ``core``."""
+"""Helpers shared by the pages: the store for this rerun, sign-in, the worker banner and
+the "what drives the score" overlay's controls. UI only: everything else (image display
+helpers included) is in ``core``."""
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from core.access import User, configured_admins, user_for
+from core.imaging.heat import shared_scale
 from core.paths import resolve_db_path
 from core.store import Store
 from core.worker.status import worker_status
+
+OVERLAY_HELP = (
+    "Integrated Gradients of {whose} severity score against a blurred copy of each image: "
+    "where changing the pixels would change the score most, one colour scale for all of "
+    "the version's images. Not a diagnosis (see the README)."
+)
 
 
 def open_store() -> Store:
@@ -110,3 +119,36 @@ def signed_in_or_stop(store: Store, to_do: str) -> User:
 def _signed_in_caption(prefix: str, user: User) -> None:
     role = " · study lead" if user.is_admin else ""
     st.caption(f"{prefix} **{plain_text(user.name)}**{role}")
+
+
+def overlay_controls(key: str, whose: str = "this version's") -> float | None:
+    """The attribution overlay's toggle (off by default) and opacity slider, keyed
+    ``{key}_overlay`` and ``{key}_opacity``: the opacity when the maps are to be drawn,
+    else None. What to say when a version has no maps yet is the page's to decide."""
+    left, right = st.columns([2, 3])
+    shown = left.toggle(
+        "Show what drives the score",
+        value=False,
+        key=f"{key}_overlay",
+        help=OVERLAY_HELP.format(whose=whose),
+    )
+    if not shown:
+        return None
+    return right.slider("Opacity", 0.0, 1.0, 0.7, 0.05, key=f"{key}_opacity")
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def attribution_maps(
+    db_path: str, model_id: int, image_ids: tuple[int, ...]
+) -> dict[int, np.ndarray]:
+    """A version's stored attribution maps of these images (those it has)."""
+    with Store(db_path) as fresh:
+        return fresh.attributions.maps(model_id, list(image_ids))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def attribution_scale(db_path: str, model_id: int) -> tuple[float, int]:
+    """The one colour scale of a version's maps, and how many maps it has."""
+    with Store(db_path) as fresh:
+        peaks = fresh.attributions.peaks(model_id)
+    return shared_scale(peaks), len(peaks)

@@ -8,10 +8,17 @@ import plotly.express as px
 import streamlit as st
 
 from core.imaging.display import thumbnail_array
-from core.imaging.heat import overlay, shared_scale
+from core.imaging.heat import overlay
 from core.store.blinding import rater_blinding, shows_grades
 from core.worker.status import map_note
-from pages.common import open_store, signed_in_user, worker_banner
+from pages.common import (
+    attribution_maps,
+    attribution_scale,
+    open_store,
+    overlay_controls,
+    signed_in_user,
+    worker_banner,
+)
 
 COLOUR_BY = {
     "Grade": "grade",
@@ -156,39 +163,12 @@ points_selected = (event or {}).get("selection", {}).get("points", []) if dims =
 selected = [p["customdata"][0] for p in points_selected if p.get("customdata")]
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _maps(db_path: str, model_id: int, image_ids: tuple[int, ...]) -> dict[int, np.ndarray]:
-    from core.store import Store
-
-    with Store(db_path) as fresh:
-        return fresh.attributions.maps(model_id, list(image_ids))
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def _map_scale(db_path: str, model_id: int) -> tuple[float, int]:
-    """The version's shared scale for its maps, and how many it has."""
-    from core.store import Store
-
-    with Store(db_path) as fresh:
-        peaks = fresh.attributions.peaks(model_id)
-    return shared_scale(peaks), len(peaks)
-
-
-def _overlay_controls() -> float | None:
-    """The overlay's toggle and opacity; the opacity when the maps are to be drawn."""
-    left, right = st.columns([2, 3])
-    shown = left.toggle(
-        "Show what drives the score",
-        value=False,
-        key="latent_overlay",
-        help="Integrated Gradients of this version's severity score against a blurred copy "
-        "of each image: where changing the pixels would change the score most, one colour "
-        "scale for all of the version's images. Not a diagnosis (see the README).",
-    )
-    if not shown:
+def _overlay_opacity() -> float | None:
+    """The overlay's opacity when this version's maps are to be drawn."""
+    opacity = overlay_controls("latent")
+    if opacity is None:
         return None
-    opacity = right.slider("Opacity", 0.0, 1.0, 0.7, 0.05, key="latent_opacity")
-    scale, count = _map_scale(store.path, model["id"])
+    scale, count = attribution_scale(store.path, model["id"])
     if count == 0:
         job = next(
             (
@@ -212,20 +192,21 @@ def _overlay_controls() -> float | None:
     return opacity
 
 
-opacity = _overlay_controls()
+opacity = _overlay_opacity()
 
 
 def _picture(row: dict, image_id: int, maps: dict[int, np.ndarray]) -> np.ndarray:
     picture = thumbnail_array(store.media_path(row["pixel_path"]))
     if opacity is None or image_id not in maps:
         return picture
-    return overlay(picture, maps[image_id], _map_scale(store.path, model["id"])[0], opacity)
+    scale = attribution_scale(store.path, model["id"])[0]
+    return overlay(picture, maps[image_id], scale, opacity)
 
 
 def _gallery(image_ids: list[int], caption_score: bool = True, columns: int = 10) -> None:
     cells = st.columns(columns)
     wanted = tuple(int(i) for i in image_ids)
-    maps = _maps(store.path, model["id"], wanted) if opacity is not None else {}
+    maps = attribution_maps(store.path, model["id"], wanted) if opacity is not None else {}
     for index, image_id in enumerate(wanted):
         row = store.images.get(image_id)
         caption = f"#{image_id}" + (f" · g{row['grade']}" if grades_shown else "")

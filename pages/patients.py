@@ -2,23 +2,49 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from core.imaging.display import thumbnail_array
-from core.imaging.heat import change_overlay, overlay, shared_scale
+from core.imaging.heat import change_overlay, overlay
 from core.learning.method_info import TRENDS
+from core.store import Store
 from core.worker.status import map_note
-from pages.common import open_store, worker_banner
+from pages.common import (
+    attribution_maps,
+    attribution_scale,
+    open_store,
+    overlay_controls,
+    worker_banner,
+)
 
 MARK = {"improved": ":green[improved]", "same": "same", "deteriorated": ":red[**deteriorated**]"}
+PATIENTS_PER_PAGE = 50  # the patient picker lists one page of pseudonyms at a time
+OVERVIEW_ROWS = 500  # the cohort overview lists this many patients, deteriorations first
 
 store = open_store()
 st.title("Patients")
 worker_banner(store)
-with_patients = {d["name"]: d["id"] for d in store.datasets.list() if d["patients"]}
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _datasets_with_patients(db_path: str) -> dict[str, int]:
+    """Counting every dataset's patients reads all images: once a minute at most."""
+    with Store(db_path) as fresh:
+        return {d["name"]: d["id"] for d in fresh.datasets.list() if d["patients"]}
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _patient_count(db_path: str, dataset_id: int | None, search: str) -> int:
+    with Store(db_path) as fresh:
+        return fresh.patients.count(dataset_id, search)
+
+
+with_patients = _datasets_with_patients(store.path)
 dataset_id = None
 if len(with_patients) > 1:  # each dataset's patients are scored by that dataset's model
     dataset_id = with_patients[st.selectbox("Dataset", list(with_patients))]
@@ -29,8 +55,7 @@ if note:
     st.warning(f"{note} Until then this page shows the active version.", icon=":material/map:")
 
 model = store.models.active(dataset_id)
-patients = [p for p in store.patients.list(dataset_id) if p["visits"] >= 1]
-if not patients:
+if not store.patients.page(dataset_id, limit=1):
     st.info(
         "No patients in the database yet (images imported without a patient id have no "
         "timeline). The demo's synthetic cohort has 120."
@@ -43,8 +68,10 @@ if model is None:
     )
 
 
-def _trend_table(model_id: int) -> pd.DataFrame:
-    frame = pd.DataFrame(store.embeddings.trends(model_id))
+@st.cache_data(ttl=60, show_spinner=False)
+def _trend_table(db_path: str, model_id: int) -> pd.DataFrame:
+    with Store(db_path) as fresh:
+        frame = pd.DataFrame(fresh.embeddings.trends(model_id))
     if frame.empty:
         return frame
     probabilities = frame[["p_improved", "p_same", "p_deteriorated"]].to_numpy()
@@ -55,37 +82,21 @@ def _trend_table(model_id: int) -> pd.DataFrame:
     return frame
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _maps(db_path: str, model_id: int, image_ids: tuple[int, ...]) -> dict[int, np.ndarray]:
-    from core.store import Store
-
-    with Store(db_path) as fresh:
-        return fresh.attributions.maps(model_id, list(image_ids))
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def _map_scale(db_path: str, model_id: int) -> float:
-    from core.store import Store
-
-    with Store(db_path) as fresh:
-        return shared_scale(fresh.attributions.peaks(model_id))
-
-
-def _overlay_controls(visit_ids: list[int]) -> tuple[dict[int, np.ndarray], float] | None:
-    """The overlay's toggle and opacity; the visits' maps and the opacity when shown."""
-    left, right = st.columns([2, 3])
-    shown = left.toggle(
-        "Show what drives the score",
-        value=False,
-        key="patients_overlay",
-        help="Integrated Gradients of the active version's severity score against a blurred "
-        "copy of each image: where changing the pixels would change the score most. Not a "
-        "diagnosis (see the README).",
+def _latest_calls(trends: pd.DataFrame) -> pd.DataFrame:
+    """Each patient's latest trend call, deteriorations first (most certain first)."""
+    latest = trends.groupby("patient").tail(1)
+    order = {"deteriorated": 0, "same": 1, "improved": 2}
+    return latest.assign(rank=latest["call"].map(order)).sort_values(
+        ["rank", "probability"], ascending=[True, False]
     )
-    if not shown or model is None:
+
+
+def _visit_maps(visit_ids: list[int]) -> tuple[dict[int, np.ndarray], float] | None:
+    """The overlay's controls; the visits' maps and the opacity when they are shown."""
+    opacity = overlay_controls("patients", "the active version's")
+    if opacity is None or model is None:
         return None
-    opacity = right.slider("Opacity", 0.0, 1.0, 0.7, 0.05, key="patients_opacity")
-    maps = _maps(store.path, model["id"], tuple(visit_ids))
+    maps = attribution_maps(store.path, model["id"], tuple(visit_ids))
     if not maps:
         st.info(
             "The worker has not computed the maps of this version for these visits yet.",
@@ -93,6 +104,33 @@ def _overlay_controls(visit_ids: list[int]) -> tuple[dict[int, np.ndarray], floa
         )
         return None
     return maps, opacity
+
+
+def _pick_patient(flagged: tuple[str, int] | None) -> int | None:
+    """The patient picker: a search by pseudonym and one page of patients at a time (a
+    study of 20,000 is never loaded whole); it opens on ``flagged``. The patient's id."""
+    search = st.text_input(
+        "Find a patient",
+        key="patient_search",
+        placeholder="the pseudonym's first characters, e.g. P-3f2a",
+    )
+    total = _patient_count(store.path, dataset_id, search)
+    pages = max(1, math.ceil(total / PATIENTS_PER_PAGE))
+    number = 1
+    if pages > 1:
+        number = int(st.number_input(f"Page (of {pages})", 1, pages, 1, key="patient_page"))
+    listed = store.patients.page(
+        dataset_id, search, PATIENTS_PER_PAGE, (number - 1) * PATIENTS_PER_PAGE
+    )
+    names = {p["pseudonym"]: p["id"] for p in listed}
+    if flagged and not search and number == 1:  # open on a patient flagged as deteriorating
+        names = {flagged[0]: flagged[1], **names}
+    if not names:
+        st.info("No patient's pseudonym starts with that.")
+        return None
+    caption = f"{total:,} patients" + (f", {PATIENTS_PER_PAGE} a page" if pages > 1 else "")
+    chosen = st.selectbox("Patient (pseudonymous id)", list(names), help=caption)
+    return names[chosen]
 
 
 def _what_changed(visits: list[dict], maps: dict[int, np.ndarray], opacity: float) -> None:
@@ -110,7 +148,7 @@ def _what_changed(visits: list[dict], maps: dict[int, np.ndarray], opacity: floa
         st.caption("Pick two different visits.")
         return
     before, after = labels[first], labels[second]
-    scale = _map_scale(store.path, model["id"])
+    scale = attribution_scale(store.path, model["id"])[0]
     pictures = [thumbnail_array(store.media_path(v["pixel_path"]), 192) for v in (before, after)]
     left, middle, right = st.columns(3)
     left.image(overlay(pictures[0], maps[before["id"]], scale, opacity), caption=first)
@@ -130,25 +168,27 @@ def _visit_label(visit: dict) -> str:
     return str(visit["visit_date"] or f"visit {visit['visit_index']}")
 
 
-trends = _trend_table(model["id"]) if model else pd.DataFrame()
+trends = _trend_table(store.path, model["id"]) if model else pd.DataFrame()
+latest = _latest_calls(trends) if not trends.empty else pd.DataFrame()
 overview, detail = st.tabs(["Cohort overview", "One patient"])
 
 with overview:
     if trends.empty:
         st.caption("Trend calls appear here once a model is active and embedded.")
     else:
-        latest = trends.groupby("patient").tail(1)
-        order = {"deteriorated": 0, "same": 1, "improved": 2}
-        latest = latest.assign(rank=latest["call"].map(order)).sort_values(
-            ["rank", "probability"], ascending=[True, False]
+        shown = (
+            f"the first {OVERVIEW_ROWS:,} of {len(latest):,} (find the others under One patient)"
+            if len(latest) > OVERVIEW_ROWS
+            else ""
         )
         st.caption(
             "Each patient's latest trend call (between the last two visits), deteriorations "
-            "first. The trend caller learned from the patients ticked as trained on; the "
-            "others are new to it (the Training page gives its score on test patients)."
+            f"first{'; ' + shown if shown else ''}. The trend caller learned from the "
+            "patients ticked as trained on; the others are new to it (the Training page "
+            "gives its score on test patients)."
         )
         st.dataframe(
-            latest[
+            latest.head(OVERVIEW_ROWS)[
                 ["patient", "later_date", "call", "probability", "caller trained on patient"]
             ].rename(columns={"later_date": "latest visit", "call": "latest trend"}),
             hide_index=True,
@@ -161,27 +201,28 @@ with overview:
         )
 
 with detail:
-    names = {p["pseudonym"]: p["id"] for p in patients}
-    default = 0
-    if not trends.empty:  # open on a patient whose latest call is a deterioration
-        flagged = trends.groupby("patient").tail(1).query("call == 'deteriorated'")
-        if len(flagged):
-            default = list(names).index(flagged.iloc[0]["patient"])
-    chosen = st.selectbox("Patient (pseudonymous id)", list(names), index=default)
-    visits = store.images.patient_visits(names[chosen])
-    scores = store.embeddings.severity_scores(model["id"]) if model else {}
+    flagged = None
+    if not latest.empty:
+        deteriorating = latest[latest["call"] == "deteriorated"]
+        if len(deteriorating):
+            first = deteriorating.iloc[0]
+            flagged = (str(first["patient"]), int(first["patient_id"]))
+    patient_id = _pick_patient(flagged)
+    visits = store.images.patient_visits(patient_id) if patient_id is not None else []
+    chosen = visits[0]["patient"] if visits else None
+    ids = [v["id"] for v in visits]
+    scores = store.embeddings.severity_scores(model["id"], ids) if model and ids else {}
 
     st.subheader("Visits")
-    drawn = _overlay_controls([v["id"] for v in visits]) if model else None
+    drawn = _visit_maps(ids) if model and visits else None
     columns = st.columns(max(len(visits), 1))
     for column, visit in zip(columns, visits, strict=False):
         score = scores.get(visit["id"], (None, None))[0]
         caption = _visit_label(visit) + (f" · s={score:.2f}" if score is not None else "")
         picture = thumbnail_array(store.media_path(visit["pixel_path"]), 128)
         if drawn and visit["id"] in drawn[0] and model:
-            picture = overlay(
-                picture, drawn[0][visit["id"]], _map_scale(store.path, model["id"]), drawn[1]
-            )
+            scale = attribution_scale(store.path, model["id"])[0]
+            picture = overlay(picture, drawn[0][visit["id"]], scale, drawn[1])
         column.image(picture, caption=caption, width="stretch")
     if drawn:
         _what_changed(visits, *drawn)

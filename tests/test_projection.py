@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from core.projection import project
+from core.projection import FIT_SAMPLE_ABOVE, FIT_SAMPLE_SIZE, fit_sample, project
 
 
 def clusters(seed=0):
@@ -26,3 +26,47 @@ def test_bad_projection_requests_are_refused():
         project(clusters(), "isomap")
     with pytest.raises(ValueError, match="at least 5"):
         project(clusters()[:3], "pca")
+
+
+def three_clusters(per_cluster: int = 50, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), per_cluster)
+    vectors = rng.normal(0, 0.1, (len(labels), 16)) + np.eye(16)[labels] * 3
+    return vectors, labels
+
+
+# the sampled path on a small map: threshold and sample lowered from 20,000 and 10,000
+SAMPLED = {"sample_above": 100, "sample_size": 60}
+
+
+@pytest.mark.parametrize("method", ["umap", "tsne"])
+def test_a_large_map_is_fitted_on_a_sample_and_the_rest_placed_on_it(method):
+    vectors, labels = three_clusters()
+    coords = project(vectors, method, 2, seed=3, **SAMPLED)
+    assert coords.shape == (150, 2) and np.isfinite(coords).all()
+    assert np.array_equal(coords, project(vectors, method, 2, seed=3, **SAMPLED))  # seeded
+    sample = fit_sample(150, 60, seed=3)
+    assert len(np.unique(sample)) == 60
+    # the sampled points keep the coordinates of a map fitted on them alone
+    alone = project(vectors[sample], method, 2, seed=3, **SAMPLED)
+    np.testing.assert_allclose(coords[sample], alone)
+    # every other point lands among its own cluster's sampled points
+    placed = np.setdiff1d(np.arange(150), sample)
+    gaps = np.linalg.norm(coords[placed][:, None] - coords[sample][None], axis=2)
+    assert (labels[sample][gaps.argmin(1)] == labels[placed]).all()
+
+
+def test_the_sample_is_drawn_from_the_seed():
+    assert np.array_equal(fit_sample(1000, 100, seed=1), fit_sample(1000, 100, seed=1))
+    assert not np.array_equal(fit_sample(1000, 100, seed=1), fit_sample(1000, 100, seed=2))
+    assert (np.diff(fit_sample(1000, 100, seed=1)) > 0).all()  # sorted, no repeat
+
+
+def test_pca_and_small_maps_use_every_point():
+    vectors, _ = three_clusters()
+    np.testing.assert_allclose(
+        project(vectors, "pca", 2, **SAMPLED), project(vectors, "pca", 2), atol=1e-5
+    )
+    assert FIT_SAMPLE_SIZE < FIT_SAMPLE_ABOVE
+    with pytest.raises(ValueError, match="fitted sample"):
+        project(vectors, "umap", 2, sample_above=50, sample_size=50)

@@ -1,24 +1,52 @@
 """Import a folder (recursively) of PNG / JPEG / TIFF / BMP / DICOM files, with an
 optional manifest. Every file ends as imported, duplicate or rejected with a reason;
-one bad file never stops the batch."""
+one bad file never stops the batch.
+
+Files are decoded and their pixels written in worker processes when there are many
+(``core.importers.parallel``), and their rows written a batch at a time
+(``core.importers.ingest.RowBatch``); the report lists the files in their order either
+way. Importing the same folder again, after a kill or to add files, stores only what is
+not there yet."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from core.imaging import ImageRejected, decode_raster, remove_stale_parts
-from core.imaging.dicom import decode_dicom
+from core.imaging import remove_stale_parts
 from core.store import Store
 
-from .ingest import ImageFacts, ingest, stop_if_disk_full
+from .ingest import RowBatch
 from .manifest import ManifestRow, read_manifest
+from .parallel import DecodingStopped, import_workers, in_order
+from .prepare import (
+    DICOM_SUFFIXES,
+    RASTER_SUFFIXES,
+    FileTask,
+    PreparedFile,
+    is_dicom,
+    is_inside,
+    prepare_file,
+    redact,
+)
 from .report import ImportReport
 
-RASTER_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
-DICOM_SUFFIXES = {".dcm", ".dicom", ".dic"}
+__all__ = [
+    "DICOM_SUFFIXES",
+    "RASTER_SUFFIXES",
+    "import_files",
+    "import_folder",
+    "is_dicom",
+    "is_inside",
+    "redact",
+    "relative_name",
+    "walk_images",
+]
+
 Progress = Callable[[int, int], None]
 
 
@@ -28,23 +56,30 @@ def import_folder(
     dataset: str,
     manifest: str | Path | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
     """Import every image below ``root`` into ``dataset``.
 
     Raises ``FileNotFoundError`` for a missing root and ``ManifestError`` for an
-    unusable manifest, before anything is written.
+    unusable manifest, before anything is written. ``workers``: decoding processes
+    (0: decode here); by default as many as the cores and memory allow for a large
+    import, none for a small one (``parallel.import_workers``).
     """
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"The folder {root} does not exist.")
     rows = read_manifest(Path(manifest)) if manifest else {}
-    skip = {Path(manifest).resolve()} if manifest else set()
-    if root.is_dir():
-        files = sorted(p for p in walk_images(root) if p.resolve() not in skip)
+    skip = Path(manifest).resolve() if manifest else None
+    if root.is_dir():  # the manifest itself is not an image (resolving every path is slow)
+        files = sorted(
+            p
+            for p in walk_images(root)
+            if skip is None or p.name != skip.name or p.resolve() != skip
+        )
     else:
         files = [root]
     return import_files(
-        store, root if root.is_dir() else root.parent, files, dataset, rows, progress
+        store, root if root.is_dir() else root.parent, files, dataset, rows, progress, workers
     )
 
 
@@ -55,113 +90,54 @@ def import_files(
     dataset: str,
     manifest_rows: dict[str, ManifestRow] | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
     remove_stale_parts(store.media_root)  # left by an import that was killed
     dataset_id = store.datasets.ensure(dataset, source=str(root))
-    manifest_rows = dict(manifest_rows or {})
+    unmatched = dict(manifest_rows or {})
     report = ImportReport()
-    files = [f for p in files for f in (walk_images(p) if p.is_dir() else [p])]
     real_root = root.resolve()
-    for done, path in enumerate(files, start=1):
+    tasks = []
+    for path in (f for p in files for f in (walk_images(p) if p.is_dir() else [p])):
         relative = relative_name(path, root)
-        row = manifest_rows.pop(relative, None)
-        _import_one(store, dataset_id, real_root, path, relative, row, report)
-        if progress:
-            progress(done, len(files) + len(manifest_rows))
-    for relative, row in manifest_rows.items():  # listed, but no such file was found
+        row = unmatched.pop(relative, None)
+        facts, problem = (row.facts, row.problem) if row else (None, "")
+        tasks.append(FileTask(path, relative, real_root, store.media_root, facts, problem))
+    total = len(tasks) + len(unmatched)
+    batch = RowBatch(store, dataset_id, report)
+    workers = import_workers(len(tasks)) if workers is None else workers
+    with contextlib.closing(in_order(prepare_file, tasks, workers)) as prepared:
+        try:
+            for done, file in enumerate(prepared, start=1):
+                _take(store, batch, file)
+                if progress:
+                    progress(done, total)
+        except DecodingStopped:
+            batch.flush()  # the files before it are kept
+            raise
+    for relative, row in unmatched.items():  # listed, but no such file was found
         reason = "listed in the manifest but not found in the folder"
         if not is_inside(real_root, root / relative):
             reason = "the manifest path leads outside the import folder; it was not read"
-        report.add(relative, "rejected", f"manifest line {row.line}: {reason}")
+        batch.reject(relative, f"manifest line {row.line}: {reason}")
+    batch.flush()
     return report
 
 
-def _import_one(
-    store: Store,
-    dataset_id: int,
-    real_root: Path,
-    path: Path,
-    relative: str,
-    row: ManifestRow | None,
-    report: ImportReport,
-) -> None:
-    if not is_inside(real_root, path):
-        report.add(
-            relative,
-            "rejected",
-            "the path leads outside the import folder (a link or '..'); it was not read",
-        )
+def _take(store: Store, batch: RowBatch, file: PreparedFile) -> None:
+    if file.disk_full is not None:
+        batch.stop_if_disk_full(file.disk_full, file.relative)  # raises StorageFull
+    if file.stored is None or file.facts is None:
+        batch.reject(file.relative, file.problem)
         return
-    if row is not None and row.facts is None:
-        report.add(relative, "rejected", row.problem)
-        return
-    try:
-        decoded, facts = _decode(store, path, relative, row.facts if row else None)
-        image_id, created = ingest(store, dataset_id, decoded, facts)
-    except ImageRejected as exc:
-        report.add(relative, "rejected", str(exc))
-    except MemoryError:
-        report.add(relative, "rejected", "the image is too large to open on this machine")
-    except Exception as exc:  # one unexpected failure must not stop the batch ...
-        stop_if_disk_full(exc, relative, report)  # ... but a full disk stops every one
-        report.add(relative, "rejected", f"unexpected problem while reading: {exc}")
-    else:
-        report.add(
-            relative,
-            "imported" if created else "duplicate",
-            "" if created else "the same image is already stored",
-            image_id,
-        )
-
-
-def _decode(store: Store, path: Path, relative: str, facts: ImageFacts | None):
-    facts = facts or ImageFacts()
-    if is_dicom(path):
-        dicom = decode_dicom(path)
-        patient = facts.patient_source_id or dicom.patient_source_id
-        visit_date = facts.visit_date
-        if visit_date is None and dicom.study_date and patient:
-            # Header dates are identifying: shift them by a stable per-patient offset,
-            # which keeps the intervals between one patient's visits.
-            shift = store.patients.date_shift_days(patient)
-            visit_date = (dicom.study_date - timedelta(days=shift)).isoformat()
-        facts = ImageFacts(
-            **{
-                **facts.__dict__,
-                "patient_source_id": patient,
-                "visit_date": visit_date,
-                "laterality": facts.laterality or dicom.laterality,
-                "source": redact(relative, [*dicom.identifiers, patient or ""]),
-            }
-        )
-        return dicom.image, facts
-    if path.suffix.lower() in RASTER_SUFFIXES:
-        decoded = decode_raster(path)
-        identifiers = [facts.patient_source_id] if facts.patient_source_id else []
-        return decoded, ImageFacts(**{**facts.__dict__, "source": redact(relative, identifiers)})
-    raise ImageRejected(
-        f"'{path.suffix or 'no extension'}' is not an image type this app imports "
-        "(PNG, JPEG, TIFF, BMP or DICOM)."
-    )
-
-
-def redact(text: str, identifiers: list[str]) -> str:
-    """Remove identifying values (patient id, name parts) from a path before storing it."""
-    for value in sorted({v for v in identifiers if v and len(v) >= 2}, key=len, reverse=True):
-        text = text.replace(value, "[redacted]")
-    return text
-
-
-def is_dicom(path: Path) -> bool:
-    if path.suffix.lower() in DICOM_SUFFIXES:
-        return True
-    if path.suffix.lower() in RASTER_SUFFIXES:
-        return False
-    try:
-        with path.open("rb") as handle:
-            return handle.read(132)[128:132] == b"DICM"
-    except OSError:
-        return False
+    facts = file.facts
+    if file.study_date is not None and facts.patient_source_id:
+        # Header dates are identifying: shift them by a stable per-patient offset,
+        # which keeps the intervals between one patient's visits.
+        shift = store.patients.date_shift_days(facts.patient_source_id)
+        visit_date = (file.study_date - timedelta(days=shift)).isoformat()
+        facts = replace(facts, visit_date=visit_date)
+    batch.add(file.relative, file.stored, facts)
 
 
 def walk_images(root: Path) -> list[Path]:
@@ -172,13 +148,6 @@ def walk_images(root: Path) -> list[Path]:
         for folder, _, names in os.walk(root, followlinks=False)
         for name in names
     ]
-
-
-def is_inside(real_root: Path, path: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(real_root)
-    except OSError:
-        return False
 
 
 def relative_name(path: Path, root: Path) -> str:

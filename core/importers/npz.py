@@ -12,7 +12,7 @@ from core.imaging import ImageRejected, remove_stale_parts, to_display_pixels
 from core.imaging.decode import decode_budget
 
 from .folder import Progress
-from .ingest import ImageFacts, ingest, stop_if_disk_full
+from .ingest import ImageFacts, RowBatch, store_pixels
 from .report import ImportReport
 
 SPLITS = ("train", "val", "test")
@@ -104,6 +104,7 @@ def import_npz(
     dataset_id = store.datasets.ensure(dataset or path.stem, source=path.name)
     total = sum(len(images) for images, _ in splits.values())
     report, done = ImportReport(), 0
+    batch = RowBatch(store, dataset_id, report)
     for split, (images, grades) in splits.items():
         for index, (pixels, grade) in enumerate(zip(images, grades, strict=True)):
             name = f"{path.name}:{split}[{index}]"
@@ -111,21 +112,16 @@ def import_npz(
             try:
                 if grade < 0:
                     raise ImageRejected(f"grade {grade} is negative")
-                decoded = to_display_pixels(pixels)
-                facts = ImageFacts(grade=int(grade), split=split, source=name)
-                image_id, created = ingest(store, dataset_id, decoded, facts)
+                stored = store_pixels(store.media_root, to_display_pixels(pixels))
             except ImageRejected as exc:
-                report.add(name, "rejected", str(exc))
+                batch.reject(name, str(exc))
             except Exception as exc:
-                stop_if_disk_full(exc, name, report)
+                batch.stop_if_disk_full(exc, name)  # the rows before it are kept
+                batch.flush()
                 raise
             else:
-                report.add(
-                    name,
-                    "imported" if created else "duplicate",
-                    "" if created else "the same image is already stored",
-                    image_id,
-                )
+                batch.add(name, stored, ImageFacts(grade=int(grade), split=split, source=name))
             if progress and (done % 50 == 0 or done == total):
                 progress(done, total)
+    batch.flush()
     return report

@@ -55,11 +55,21 @@ class Embeddings:
         vectors = np.stack([np.frombuffer(bytes(r["vector"]), dtype=np.float32) for r in rows])
         return ids, vectors, np.array([r["severity"] for r in rows], dtype=np.float32)
 
-    def severity_scores(self, model_id: int) -> dict[int, tuple[float, float | None]]:
-        rows = self._store.all(
-            "SELECT image_id, severity, severity_std FROM embeddings WHERE model_id = ?",
-            [model_id],
-        )
+    def severity_scores(
+        self, model_id: int, image_ids: list[int] | None = None
+    ) -> dict[int, tuple[float, float | None]]:
+        """``{image id: (severity, its spread)}`` of a version's images, or of those of
+        ``image_ids`` (one patient's visits: found by index, not read from all)."""
+        sql = "SELECT image_id, severity, severity_std FROM embeddings WHERE model_id = ?"
+        if image_ids is None:
+            rows = self._store.all(sql, [model_id])
+        else:
+            ids = [int(i) for i in image_ids]
+            rows = []
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += self._store.all(f"{sql} AND image_id IN ({marks})", [model_id, *chunk])
         return {r["image_id"]: (r["severity"], r["severity_std"]) for r in rows}
 
     # -- trend calls ----------------------------------------------------------------------

@@ -293,4 +293,7 @@ POSTGRESQL: dict[int, str] = {
         WHERE j.outcome != 'undone'
           AND NOT EXISTS (SELECT 1 FROM judgments s WHERE s.supersedes = j.id);
     """,
+    15: """
+        CREATE INDEX judgments_right ON judgments(right_image_id);
+    """,
 }
