@@ -113,7 +113,7 @@ def test_rows_are_written_a_batch_at_a_time(tmp_path, monkeypatch):
         monkeypatch.setattr(ingest.RowBatch.__init__, "__defaults__", (4, 60.0))
         import_folder(store, folder, "clinic", workers=0)
         assert store.images.count() == 10
-    assert len(commits) <= 1 + 3  # the dataset's row, then 4 + 4 + 2 images
+    assert len(commits) == 1 + 3  # the dataset's row, then 4 + 4 + 2 images
 
 
 def test_the_number_of_decoding_processes_follows_cores_and_memory(monkeypatch):
