@@ -106,12 +106,24 @@ def test_cancel_stops_a_running_training(cohort_db):
         assert not any(j["kind"] == "embed" for j in store.jobs.list())
 
 
-def _worker_process(db, stale_after):
+# ``python -m core`` with the worker's maps PCA only: its processes would each compile
+# UMAP's numba code again (half a minute on two cores), which the recovery tests do not
+# look at (test_train_then_embed_then_project checks the maps the worker makes)
+PCA_MAPS_CORE = (
+    "import sys; import core.worker.handlers as handlers; "
+    "handlers.PROJECTIONS = (('pca', 2),); "
+    "from core.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def _worker_process(db, stale_after, pca_maps=False):
+    """``python -m core worker`` in a process of its own, with 2 integration points per
+    attribution map as in run_worker_until_idle."""
+    entry = ["-c", PCA_MAPS_CORE] if pca_maps else ["-m", "core"]
     return subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "core",
+            *entry,
             "worker",
             "--db",
             str(db),
@@ -121,6 +133,8 @@ def _worker_process(db, stale_after):
             "--exit-when-idle",
             "--stale-after",
             str(stale_after),
+            "--attribution-steps",
+            "2",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -157,7 +171,7 @@ def test_kill_9_during_training_loses_nothing_and_the_job_is_requeued(cohort_db)
                 job_id,
             ],
         )
-    restarted = _worker_process(cohort_db, stale_after=1)
+    restarted = _worker_process(cohort_db, stale_after=1, pca_maps=True)
     assert restarted.wait(timeout=300) == 0, restarted.stderr.read().decode()
     with Store(cohort_db) as store:
         job = store.jobs.get(job_id)
