@@ -19,6 +19,28 @@ settings.register_profile("explore", derandomize=False, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (``-n 2`` in pyproject's addopts) the test processes share the
+    cores: each gets its share as the threads of torch and BLAS (OpenMP) and of UMAP's
+    numba code (a test that needs a count sets it), in the environment the workers and
+    the processes they start inherit. Numba's parallel loops on a core the other test
+    process holds cost more than they save: the worker tests ran 1.4 times as long."""
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and not hasattr(config, "workerinput"):  # the controller, before the workers
+        share = str(max(1, (os.cpu_count() or 1) // workers))
+        for variable in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+            os.environ.setdefault(variable, share)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """The browser tests share one Streamlit server and its database (tests/browser/
+    conftest.py): under pytest-xdist (``--dist loadgroup``) they run on one worker, in order."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster():
     """One throwaway PostgreSQL server for the whole run, started on first use."""
