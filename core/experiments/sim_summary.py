@@ -3,7 +3,8 @@ results: per arm and checkpoint, the held-out model's and the Bradley-Terry fit'
 with the truth and the images judged, each a mean over seeds with a 95% interval from a
 cluster bootstrap (seeds, and within each the held-out patients with all their images:
 ``cluster_bootstrap``); paired differences of every arm against ``random`` and against
-``no-answers`` on the same seeds and the same draws; and ``judgments_to_reach``, the
+``no-answers`` on the same seeds and the same draws, and of ``active`` against its own
+control, ``coverage`` (the same coverage without the strategy); and ``judgments_to_reach``, the
 answers an arm needs to reach random's figure at each checkpoint, interpolated linearly
 between checkpoints (from the first model at 0 answers where there is one).
 
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .arms import NO_ANSWERS
+from .arms import COVERAGE, NO_ANSWERS
 from .cluster_bootstrap import (
     SeedBootstrap,
     interval,
@@ -31,6 +32,7 @@ from .cluster_bootstrap import (
 from .panel_agreement import panel_report
 
 REFERENCES = ("random", NO_ANSWERS)  # every arm is paired with these
+CONTROLS = {"active": COVERAGE}  # an arm and the control built for it (``arms``)
 HELD_OUT = "held_out"  # the bootstrap's group of the test images every arm is scored on
 UNIT = "patient"  # the cluster: all of a patient's images are drawn together
 START = "first model"
@@ -189,6 +191,8 @@ def _row(curves: Curves, name: str, k: int, names: Sequence[str]) -> dict:
         for reference in REFERENCES
         if reference in names and reference != name
     }
+    if CONTROLS.get(name) in names:  # what the strategy adds to the coverage it brings
+        row["minus_control"] = paired_difference(curves, name, CONTROLS[name], k)
     base = name.split("+")[0]
     if base != name:  # a weighting variant: paired with its strategy's own curve
         row["minus_unweighted"] = paired_difference(curves, name, base, k)
@@ -304,6 +308,20 @@ def sim_table(report: dict) -> str:
             "| variant | answers | model tau_truth minus unweighted (paired) |",
             "| --- | --- | --- |",
             *differences,
+        ]
+    controlled = [
+        f"| {name} | {CONTROLS[name]} | {row['checkpoint']} "
+        f"| {_cell(row['minus_control'], signed=True)} |"
+        for name, entry in report["strategies"].items()
+        for row in entry["curve"]
+        if "minus_control" in row
+    ]
+    if controlled:
+        lines += [
+            "",
+            "| arm | its control | answers | model tau_truth minus the control's (paired) |",
+            "| --- | --- | --- | --- |",
+            *controlled,
         ]
     for name, entry in report["strategies"].items():
         for checkpoint, reached in entry.get("judgments_to_reach", {}).items():

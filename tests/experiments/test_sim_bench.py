@@ -193,7 +193,8 @@ def test_summary_of_constructed_curves_whose_taus_are_known():
     no-answers, and judgments_to_reach the known interpolation: from the first model (6
     swaps) at 0 answers, active (3, then 1 swap at 100 and 200 answers) reaches random's
     100-answer figure (4 swaps) two thirds of the way to 100, and its 200-answer figure
-    (2 swaps) half way from 100 to 200; coverage never reaches random's 200."""
+    (2 swaps) half way from 100 to 200; coverage never reaches random's 200. Active
+    minus its control, coverage, is the known difference too."""
     swaps = {
         "random": [4, 2],
         "active": [3, 1],
@@ -223,6 +224,14 @@ def test_summary_of_constructed_curves_whose_taus_are_known():
     assert active[1]["paired"]["no-answers"]["mean"] == pytest.approx(4 * SWAP)
     assert active[1]["paired"]["no-answers"]["ci95"][0] > 0
     assert active[1]["paired"]["random"]["seeds"] == [0, 1]
+    # against its own control (coverage: 4 then 3 swaps), seed by seed
+    assert active[0]["minus_control"]["mean"] == pytest.approx(SWAP)
+    assert active[1]["minus_control"]["mean"] == pytest.approx(2 * SWAP)
+    assert active[1]["minus_control"]["per_seed"] == {0: pytest.approx(2 * SWAP)} | {
+        1: pytest.approx(2 * SWAP)
+    }
+    assert all("minus_control" not in row for row in strategies["random"]["curve"])
+    assert all("minus_control" not in row for row in strategies["coverage"]["curve"])
     assert strategies["no-answers"]["curve"][0]["bradley_terry_tau_truth"] is None
     assert "no-answers" not in strategies["no-answers"]["curve"][0]["paired"]
     reached = strategies["active"]["judgments_to_reach"]
@@ -238,6 +247,7 @@ def test_summary_of_constructed_curves_whose_taus_are_known():
     assert "minus_unweighted" not in strategies["random"]["curve"][0]
     table = sim_table(report)
     assert "| active | 200 | 0.970" in table and "active reaches random's 100-answer" in table
+    assert f"| active | coverage | 200 | {2 * SWAP:+.3f} [" in table
 
 
 def test_a_seed_that_diverged_in_one_arm_is_left_out_of_its_pairings_and_said_so():
