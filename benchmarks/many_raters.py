@@ -12,7 +12,7 @@ Measured in each page, per key press (the definitions of ``judging_view``):
 * acknowledgement: from the keydown event to the moment the view takes the answer off
   its pending answers (the outbox in the browser's storage), which it does once the
   server has stored it and acknowledged its id; split into the wait before the view
-  sent it (while its queue is well stocked it sends 0.7 s after the last key, and
+  sent it (while its queue is well stocked it sends 150 ms after the last key, and
   never while an exchange is still out) and the exchange itself (its message out on
   the web socket to the acknowledgement).
 
