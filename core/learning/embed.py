@@ -4,13 +4,14 @@ call between consecutive visits. The worker only orchestrates and stores the res
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .data import ImageSet
-from .scoring import score_space, severity_scores, space_vectors
+from .scoring import BATCH, score_space, severity_scores, space_vectors
 from .trend import ScoreChangeCaller, trend_figures, trend_labels, visit_pairs
 
 
@@ -21,12 +22,31 @@ class Embedding:
     severity_std: np.ndarray  # (N,) spread of s(x) over flipped copies
 
 
-def embed(net, images: torch.Tensor, space: str, anchor: torch.Tensor) -> Embedding:
+# images embedded between two progress reports: whole batches of ``scoring.BATCH``, so
+# that the figures are those of one pass over every image
+CHUNK = 16 * BATCH
+
+
+def embed(
+    net,
+    images: torch.Tensor,
+    space: str,
+    anchor: torch.Tensor,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> Embedding:
     """Vectors for the latent map, and the severity score with its spread over the four
-    flips of each image."""
-    vectors = space_vectors(net, images, score_space(space).map_space).numpy()
-    views = [images, images.flip(-1), images.flip(-2), images.flip(-1, -2)]
-    scores = np.stack([severity_scores(net, view, space, anchor) for view in views])
+    flips of each image; ``progress(done, total)`` after every ``CHUNK`` images."""
+    parts = []
+    for start in range(0, len(images), CHUNK):
+        part = images[start : start + CHUNK]
+        vectors = space_vectors(net, part, score_space(space).map_space).numpy()
+        views = [part, part.flip(-1), part.flip(-2), part.flip(-1, -2)]
+        parts.append((vectors, np.stack([severity_scores(net, v, space, anchor) for v in views])))
+        progress(start + len(part), len(images))
+    if not parts:
+        raise ValueError("there are no images to embed")
+    vectors = np.concatenate([v for v, _ in parts])
+    scores = np.concatenate([s for _, s in parts], axis=1)
     return Embedding(vectors, scores[0], scores.std(0))
 
 

@@ -4,6 +4,7 @@ One function, used by ``python -m core train --db`` and by the background worker
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -122,11 +123,17 @@ def train_version(
 
 
 def embed_into_store(
-    store: Store, model: dict, net, space: str, anchor: torch.Tensor, images: ImageSet
+    store: Store,
+    model: dict,
+    net,
+    space: str,
+    anchor: torch.Tensor,
+    images: ImageSet,
+    progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> Embedding:
     """Vectors and severity (with its spread over flips) of ``images`` by a version,
-    stored as that version's embeddings."""
-    embedding = embed(net, images.images, space, anchor)
+    stored as that version's embeddings; ``progress(done, total)`` as it goes."""
+    embedding = embed(net, images.images, space, anchor, progress)
     store.embeddings.save(
         model["id"],
         images.image_ids.tolist(),

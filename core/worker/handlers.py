@@ -161,7 +161,11 @@ def handle_embed(store: Store, job: dict, report: Reporter, context: JobContext)
     report(0.05, "loading images", f"{len(rows)} images", force=True)
     images = image_set_from_rows(store, rows, config.image_size)
     report.check(0.3, "embedding", "vectors, and severity over flipped copies for its band")
-    embedding = embed_into_store(store, model, net, space, anchor, images)
+
+    def progress(done: int, total: int) -> None:  # 0.3 to 0.85 of the job: the embedding
+        report.check(0.3 + 0.55 * done / max(total, 1), "embedding", f"{done} of {total} images")
+
+    embedding = embed_into_store(store, model, net, space, anchor, images, progress)
     report.check(0.85, "trend calls")
     splits = np.array([r["split"] for r in rows])
     trends = trend_calls(embedding.severity, images, splits)
