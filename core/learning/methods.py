@@ -26,7 +26,7 @@ from .losses import (
     supcon_loss,
 )
 from .method_info import METHOD_INFO
-from .pairs import PairMixture, PreferencePairs, binary_pairs
+from .pairs import PairMixture, PairSource, binary_pairs
 from .patches import crop, draw_patches, patch_side
 
 Step = Callable[[SeverityNet, "StepContext"], tuple[torch.Tensor, dict[str, float]]]
@@ -41,7 +41,7 @@ class StepContext:
     images: torch.Tensor  # (N, 3, H, W) on the CPU
     grades: np.ndarray
     health: np.ndarray
-    preference_pairs: PreferencePairs | PairMixture | None  # None without a PrO step
+    preference_pairs: PairSource | PairMixture | None  # None without a PrO step
     config: TrainConfig
     rng: np.random.Generator
     generator: torch.Generator
@@ -60,7 +60,7 @@ class StepContext:
         images = self.batch(index)
         return augment(images, self.generator) if self.config.augment_pairs else images
 
-    def preferences(self) -> PreferencePairs | PairMixture:
+    def preferences(self) -> PairSource | PairMixture:
         if self.preference_pairs is None:
             raise ValueError("this method has no preference pairs to draw from")
         return self.preference_pairs

@@ -51,20 +51,64 @@ def binary_pairs(
     return i, j, (first_normal == second_normal).astype(np.float32)
 
 
-def grade_preference_pairs(grades: np.ndarray, abnormal_only: bool = True) -> PreferencePairs:
+def grade_preference_pairs(grades: np.ndarray, abnormal_only: bool = True) -> GradePairs:
     """Every ordered pair of images with different grades (both abnormal in ConPro's PrO
     step). Same-grade pairs are left out: a grade tie says little about severity
     within a grade, and expert "equal" answers carry the ties instead."""
     pool = np.flatnonzero(grades > 0 if abnormal_only else grades >= 0)
     if len(pool) < 2:
         raise ValueError("the preference step needs at least two graded images")
-    grid_i, grid_j = np.meshgrid(pool, pool, indexing="ij")
-    i, j = grid_i.ravel(), grid_j.ravel()
-    differ = grades[i] != grades[j]
-    i, j = i[differ], j[differ]
-    if len(i) == 0:
+    pairs = GradePairs(pool, grades)
+    if len(pairs) == 0:
         raise ValueError("the preference step needs images of at least two different grades")
-    return PreferencePairs(i, j, (grades[i] > grades[j]).astype(np.float32))
+    return pairs
+
+
+class GradePairs:
+    """The ordered pairs of ``pool`` (positions, ascending) whose grades differ, in the
+    order a listing would give them (by first image, then by second), never listed:
+    a study of 70,000 training images has billions. The ``k``-th pair is found from the
+    running count of each first image's partners (the pool minus its own grade) and,
+    within its row, as the ``r``-th position of the pool outside that grade. So drawing
+    ``count`` of them costs memory in the pool's size and gives the pairs, and the
+    random stream, that drawing from the listed pairs did."""
+
+    def __init__(self, pool: np.ndarray, grades: np.ndarray) -> None:
+        self.pool = np.asarray(pool)
+        self.grades = np.asarray(grades)
+        pool_grades = self.grades[self.pool]
+        self._values, inverse, counts = np.unique(
+            pool_grades, return_inverse=True, return_counts=True
+        )
+        self._group = inverse.reshape(-1)  # each pool image's grade, as an index
+        partners = len(self.pool) - counts[self._group]  # pool images of another grade
+        self._row_end = np.cumsum(partners)  # pairs listed up to each first image's last
+        self._row_start = self._row_end - partners
+        # per grade: where its images sit in the pool, less how many came before each
+        # (the number of other-grade positions before it): the r-th outsider's place
+        self._gaps = [np.flatnonzero(self._group == g) - np.arange(n) for g, n in enumerate(counts)]
+
+    def __len__(self) -> int:
+        return int(self._row_end[-1]) if len(self._row_end) else 0
+
+    def at(self, k: np.ndarray) -> PreferencePairs:
+        """The pairs at listing positions ``k``."""
+        k = np.asarray(k, dtype=np.int64)
+        row = np.searchsorted(self._row_end, k, side="right")
+        r = k - self._row_start[row]  # the pair's place in its row
+        column = np.empty_like(k)
+        for g, gaps in enumerate(self._gaps):
+            mine = self._group[row] == g
+            column[mine] = r[mine] + np.searchsorted(gaps, r[mine], side="right")
+        i, j = self.pool[row], self.pool[column]
+        return PreferencePairs(i, j, (self.grades[i] > self.grades[j]).astype(np.float32))
+
+    def sample(self, count: int, rng: np.random.Generator) -> PreferencePairs:
+        return self.at(rng.integers(0, len(self), count))
+
+    def listed(self) -> PreferencePairs:
+        """Every pair, in order: for small sets (tests), never for a study."""
+        return self.at(np.arange(len(self)))
 
 
 def judgment_pairs(
@@ -126,13 +170,16 @@ def combine(*sources: PreferencePairs) -> PreferencePairs:
     )
 
 
+PairSource = PreferencePairs | GradePairs  # what a batch's pairs are drawn from
+
+
 @dataclass(frozen=True)
 class PairMixture:
     """Draws each pair from one of several sources in fixed shares. A few hundred expert
     answers sit beside hundreds of thousands of grade pairs; sampled uniformly from the
     union they would hardly ever be seen, so each source gets its share of every batch."""
 
-    sources: tuple[PreferencePairs, ...]
+    sources: tuple[PairSource, ...]
     shares: tuple[float, ...]
 
     def __len__(self) -> int:
@@ -144,15 +191,19 @@ class PairMixture:
 
 
 def mix(
-    grade_pairs: PreferencePairs | None, judged: PreferencePairs | None, judgment_share: float
-) -> PreferencePairs | PairMixture:
+    grade_pairs: GradePairs | None, judged: PreferencePairs | None, judgment_share: float
+) -> PairSource | PairMixture:
     """Grade pairs and expert pairs, the experts' share of each batch ``judgment_share``
     when there are both; whichever exists alone otherwise."""
     if not 0.0 <= judgment_share <= 1.0:
         raise ValueError(f"judgment_share must lie in [0, 1], not {judgment_share}")
-    kept = [(p, w) for p, w in ((grade_pairs, 1 - judgment_share), (judged, judgment_share)) if p]
+    kept: list[tuple[PairSource, float]] = [
+        (p, w) for p, w in ((grade_pairs, 1 - judgment_share), (judged, judgment_share)) if p
+    ]
     if len(kept) == 2:
         kept = [(p, w) for p, w in kept if w > 0]
     if len(kept) == 2:
         return PairMixture(tuple(p for p, _ in kept), tuple(w for _, w in kept))
-    return combine(*(p for p, _ in kept))
+    if not kept:
+        raise ValueError("no preference pairs: no graded images and no expert judgments")
+    return kept[0][0]

@@ -17,7 +17,7 @@ from .device import autocast, place_dataset, prepare_model, resolve_device, seed
 from .encoders import EncoderConfig, SeverityNet
 from .method_info import PREFERENCE_PHASES
 from .methods import Method, StepContext, get_method
-from .pairs import PairMixture, PreferencePairs, grade_preference_pairs, judgment_pairs, mix
+from .pairs import PairMixture, PairSource, grade_preference_pairs, judgment_pairs, mix
 from .scoring import fit_anchor
 
 Progress = Callable[[dict], bool]  # receives progress; returns True to cancel
@@ -200,7 +200,7 @@ def _preferences(
     train_set: ImageSet,
     judgments: list[dict] | None,
     new_after: int | None = None,
-) -> tuple[PreferencePairs | PairMixture | None, int]:
+) -> tuple[PairSource | PairMixture | None, int]:
     """The method's preference pairs, and how many expert answers are among them."""
     if not method.needs_preferences:
         return None, 0
