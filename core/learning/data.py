@@ -59,12 +59,13 @@ def to_tensor(pixels: np.ndarray, size: int) -> torch.Tensor:
     array = torch.as_tensor(np.asarray(pixels))
     if array.dim() == 3:
         array = array.unsqueeze(-1).expand(-1, -1, -1, 3)
-    images = array.permute(0, 3, 1, 2).float() / 255.0
+    # one float copy, normalised in place: a 100,000-image study holds 1.2 GB of these
+    images = array.permute(0, 3, 1, 2).contiguous().float().div_(255.0)
     if images.shape[-1] != size or images.shape[-2] != size:
         images = F.interpolate(
             images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
         )
-    return ((images - MEAN) / STD).contiguous()
+    return images.sub_(MEAN).div_(STD)
 
 
 def degraded_copy(image_set: ImageSet, strength: float, seed: int = 0) -> ImageSet:
@@ -141,19 +142,44 @@ def pictures_to_tensor(pictures: Iterable[np.ndarray], size: int) -> torch.Tenso
     comes (only the small copies are kept), then normalised as ``to_tensor`` does. Grey
     pictures are repeated on three channels, as reading their stored PNG in RGB does. The
     one preprocessing of the app's embeddings and of ``python -m core score``."""
-    return to_tensor(np.stack([_square(_rgb(p), size) for p in pictures]), size)
+    squared: list[np.ndarray] = []
+    batch: list[np.ndarray] = []
+    for picture in pictures:
+        batch.append(_rgb(picture))
+        if len(batch) == SQUARE_BATCH:
+            squared += _squares(batch, size)
+            batch = []
+    squared += _squares(batch, size)
+    return to_tensor(np.stack(squared), size)
+
+
+# pictures resized together: a float copy of a batch at its full size is allocated and
+# freed in one piece, where one such copy per picture, each freed between small kept
+# ones, left glibc's heap holding about 100 KB a picture (0.85 GB per 8,000 at 96 px)
+SQUARE_BATCH = 1024
 
 
 def _rgb(picture: np.ndarray) -> np.ndarray:
     return np.repeat(picture[..., None], 3, axis=2) if picture.ndim == 2 else picture
 
 
-def _square(pixels: np.ndarray, size: int) -> np.ndarray:
-    image = torch.from_numpy(np.array(pixels)).permute(2, 0, 1).float().unsqueeze(0)
-    image = F.interpolate(
-        image, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-    )
-    return image[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
+def _squares(pictures: list[np.ndarray], size: int) -> list[np.ndarray]:
+    """Each H x W x 3 picture at ``size`` x ``size`` in 8 bits (antialiased bilinear),
+    pictures of one shape in one call; the same values as one picture at a time."""
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for k, picture in enumerate(pictures):
+        by_shape.setdefault(picture.shape, []).append(k)
+    squared: list[np.ndarray] = [np.empty(0, np.uint8)] * len(pictures)
+    for positions in by_shape.values():
+        stack = np.stack([pictures[k] for k in positions])
+        images = torch.from_numpy(stack).permute(0, 3, 1, 2).float()
+        images = F.interpolate(
+            images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+        small = images.permute(0, 2, 3, 1).round().clamp(0, 255).byte().numpy()
+        for k, picture in zip(positions, small, strict=True):
+            squared[k] = picture
+    return squared
 
 
 def _visit_key(row: dict) -> float:

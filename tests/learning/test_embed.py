@@ -1,5 +1,5 @@
-"""Embedding a dataset in chunks, with progress between them: the figures are those of one
-pass over every image."""
+"""What a version sees of a dataset: the normalised tensor, and the embedding in chunks
+with progress between them (the figures are those of one pass over every image)."""
 
 import numpy as np
 import pytest
@@ -39,3 +39,46 @@ def test_chunks_give_the_one_pass_figures_and_report_progress(net, monkeypatch):
 def test_nothing_to_embed_is_said_in_words(net):
     with pytest.raises(ValueError, match="no images"):
         embed_module.embed(net, torch.zeros(0, 3, 28, 28), "preference", torch.zeros(256))
+
+
+@pytest.mark.parametrize(
+    "shape, size", [((6, 32, 32, 3), 32), ((4, 40, 40, 3), 32), ((3, 20, 20), 28)]
+)
+def test_pictures_become_the_normalised_tensor_of_the_formula(shape, size):
+    """``to_tensor`` normalises in place (one float copy of a study, not three): the
+    result is the formula's, value for value, RGB or grey, resized or not."""
+    from core.learning.data import MEAN, STD, to_tensor
+
+    pixels = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    rgb = torch.as_tensor(pixels if len(shape) == 4 else np.repeat(pixels[..., None], 3, -1))
+    expected = rgb.permute(0, 3, 1, 2).float() / 255.0
+    if shape[1] != size:
+        expected = torch.nn.functional.interpolate(
+            expected, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+    expected = (expected - MEAN) / STD
+    result = to_tensor(pixels, size)
+    assert result.shape == (shape[0], 3, size, size) and result.is_contiguous()
+    assert torch.equal(result, expected)
+
+
+def test_pictures_resized_in_batches_are_those_resized_one_at_a_time(monkeypatch):
+    """Batches of mixed shapes and grey pictures, split across batch ends: each picture
+    comes out where it went in, with the values of the one-at-a-time reference."""
+    from core.learning import data
+
+    monkeypatch.setattr(data, "SQUARE_BATCH", 4)
+    rng = np.random.default_rng(3)
+    shapes = [(40, 40, 3), (96, 96), (40, 40, 3), (20, 30, 3), (96, 96), (40, 40, 3), (28, 28, 3)]
+    pictures = [rng.integers(0, 256, s).astype(np.uint8) for s in shapes]
+
+    def one(picture: np.ndarray) -> np.ndarray:
+        rgb = picture if picture.ndim == 3 else np.repeat(picture[..., None], 3, axis=2)
+        image = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().unsqueeze(0)
+        image = torch.nn.functional.interpolate(
+            image, size=(28, 28), mode="bilinear", antialias=True, align_corners=False
+        )
+        return image[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
+
+    expected = data.to_tensor(np.stack([one(p) for p in pictures]), 28)
+    assert torch.equal(data.pictures_to_tensor(iter(pictures), 28), expected)
