@@ -15,9 +15,13 @@ Measured inside the fundus (the picture brighter than black, less a 2 px rim, wh
 eye's own edge would dominate every edge map): the pointing game (peak within a lesion's
 radius + --tolerance pixels) against its chance rate, and mass in lesions (share of
 positive attribution in the discs over their share of the fundus; also with the discs
-grown by the tolerance). Intervals: 95% percentile bootstrap over held-out patients
-(each with all their images; every seed's figures drawn on the same patients), for each
-figure and for the trained map's paired differences.
+grown by the tolerance); and where the mass goes instead, region by region (the
+generator's record of each picture's lesions, optic disc with its margin, and vessels;
+``REGIONS``, in that order of precedence where they overlap, the rest of the fundus
+last): each region's share of the mass against its share of the fundus's area, and the
+share of the mass on the top 5% of the fundus's pixels. Intervals: 95% percentile
+bootstrap over held-out patients (each with all their images; every seed's figures drawn
+on the same patients), for each figure and for the trained map's paired differences.
 
     .venv/bin/python -m benchmarks.explanations --patients 120 --seeds 2 --threads 2
     .venv/bin/python -m benchmarks.explanations --smoke   # a minute: does it run?
@@ -38,6 +42,8 @@ from core.demo import COHORT_DATASET, import_cohort
 from core.experiments.cluster_bootstrap import cluster_index, interval, unit_members
 from core.learning.attribution import BLUR_SIGMA, attribute, comparison_map, randomised_net
 from core.learning.attribution_measures import (
+    REST,
+    SUBPIXELS,
     TOLERANCE,
     Mass,
     disc_coverage,
@@ -45,6 +51,9 @@ from core.learning.attribution_measures import (
     mass_in_lesions,
     mass_ratio,
     pointing_game,
+    region_shares,
+    top_share,
+    within_discs,
 )
 from core.learning.data import MEAN, STD, ImageSet, load_store_splits
 from core.learning.export_model import SeverityGraph
@@ -53,13 +62,17 @@ from core.learning.recipes import FIRST_MODEL
 from core.learning.scoring import fit_anchor
 from core.learning.versions import load_version
 from core.store import Store
-from core.synthetic import CohortConfig
+from core.synthetic import Anatomy, CohortConfig, generate_with_anatomy
 
 from .common import write_json
 
 ARMS = ("trained", "randomised", "edges", "brightness")
 FIGURES = ("pointing", "chance", "mass_ratio", "mass_ratio_grown")
 RIM = 2  # pixels of the fundus's rim left out of every measure
+# where the mass goes, in this order of precedence where they overlap, then the rest
+REGIONS = ("lesions", "disc", "vessels", REST)
+DISC_MARGIN = 2.0  # the disc reaches disc_r + this many margin widths (its weight 12%)
+TOP = 0.05  # concentration: the share of the mass on this share of the fundus's pixels
 SMOKE = {"patients": 30, "seeds": 1, "pairs": 64, "steps": 8, "resamples": 200}
 
 
@@ -73,15 +86,29 @@ class Measured:
     area: np.ndarray
     inside_grown: np.ndarray
     area_grown: np.ndarray
+    region_mass: np.ndarray  # (N, len(REGIONS)) share of each image's mass; NaN: no mass
+    region_area: np.ndarray  # (N, len(REGIONS)) share of each image's fundus area
+    top: np.ndarray  # (N,) share of the mass on the top TOP of the fundus's pixels
 
     def figures(self, index: np.ndarray | None = None) -> dict[str, float]:
         pick = slice(None) if index is None else index
-        return {
+        out = {
             "pointing": float(self.hit[pick].mean()),
             "chance": float(self.chance[pick].mean()),
             "mass_ratio": _ratio(self.inside[pick], self.area[pick]),
             "mass_ratio_grown": _ratio(self.inside_grown[pick], self.area_grown[pick]),
+            "top5_share": _mean(self.top[pick]),
         }
+        for r, name in enumerate(REGIONS):
+            mass, area = _mean(self.region_mass[pick, r]), float(self.region_area[pick, r].mean())
+            out[f"{name}.mass"], out[f"{name}.area"] = mass, area
+            out[f"{name}.ratio"] = mass / area if area > 0 else float("nan")
+        return out
+
+
+def _mean(values: np.ndarray) -> float:
+    kept = values[np.isfinite(values)]
+    return float(kept.mean()) if len(kept) else float("nan")
 
 
 def _ratio(inside: np.ndarray, area: np.ndarray) -> float:
@@ -103,13 +130,72 @@ def held_out_with_lesions(images: ImageSet) -> tuple[ImageSet, np.ndarray, int]:
     return abnormal.subset(np.array(keep, int)), region[keep], len(abnormal) - len(keep)
 
 
-def measure(maps: np.ndarray, images: ImageSet, region: np.ndarray, tolerance: float) -> Measured:
+def anatomy_of(store: Store, cohort: CohortConfig, images: ImageSet) -> list[Anatomy]:
+    """Where the generator drew each stored image's disc and vessels (at the cohort's
+    ``image_size``): the cohort drawn again, matched by patient and visit, and checked
+    against the lesions the store recorded."""
+    drawn = {}
+    for visit, _, lesions, anatomy in generate_with_anatomy(cohort):
+        key = (store.patients.pseudonym(visit.patient_code), visit.visit_index)
+        drawn[key] = (lesions, anatomy)
+    found = []
+    size = images.images.shape[-1]
+    for k, (patient, order) in enumerate(zip(images.patients, images.visit_order, strict=True)):
+        lesions, anatomy = drawn[(patient, int(order))]
+        scale = size / cohort.image_size
+        again = np.array([(le.x, le.y, le.radius) for le in lesions]).reshape(-1, 3) * scale
+        assert images.lesions is not None and np.allclose(again, images.lesions[k]), (
+            "the cohort drawn again must be the stored one"
+        )
+        found.append(anatomy)
+    return found
+
+
+def region_parts(
+    lesions: np.ndarray, anatomy: Anatomy, size: int, rendered: int
+) -> dict[str, np.ndarray]:
+    """One image's lesions, disc and vessels as bool masks ``k`` times finer a side than
+    its ``size`` px map (k: a multiple of rendered / size, at least SUBPIXELS), in the
+    order of precedence (``REGIONS``)."""
+    ratio = rendered // size
+    if ratio * size != rendered:
+        raise ValueError(f"the cohort's {rendered} px must be a multiple of the maps' {size}")
+    k = ratio * -(-SUBPIXELS // ratio)
+    fine, scale = (size * k, size * k), size * k / rendered
+    disc = (anatomy.disc_x, anatomy.disc_y, anatomy.disc_r + DISC_MARGIN * anatomy.edge)
+    vessels = np.repeat(np.repeat(anatomy.vessels, k // ratio, axis=0), k // ratio, axis=1)
+    return {
+        "lesions": within_discs(np.asarray(lesions) * k, fine),
+        "disc": within_discs(np.array([disc]) * scale, fine),
+        "vessels": vessels,
+    }
+
+
+def measure(
+    maps: np.ndarray,
+    images: ImageSet,
+    region: np.ndarray,
+    tolerance: float,
+    parts: list[dict[str, np.ndarray]],
+) -> Measured:
     assert images.lesions is not None
     pointing = pointing_game(maps, images.lesions, tolerance, region)
     strict = mass_in_lesions(maps, images.lesions, 0.0, region)
     grown = mass_in_lesions(maps, images.lesions, tolerance, region)
+    shares = [
+        region_shares(heat, inside, found)
+        for heat, inside, found in zip(maps, region, parts, strict=True)
+    ]
     return Measured(
-        pointing.hit, pointing.chance, strict.inside, strict.area, grown.inside, grown.area
+        pointing.hit,
+        pointing.chance,
+        strict.inside,
+        strict.area,
+        grown.inside,
+        grown.area,
+        np.array([[share.mass[name] for name in REGIONS] for share in shares]),
+        np.array([[share.area[name] for name in REGIONS] for share in shares]),
+        np.array([top_share(heat, inside, TOP) for heat, inside in zip(maps, region, strict=True)]),
     )
 
 
@@ -162,7 +248,7 @@ def mean_figures(measured: dict[int, dict[str, Measured]], index=None) -> dict[s
     out: dict[str, float] = {}
     for arm in ARMS:
         per_seed = [seeds[arm].figures(index) for seeds in measured.values()]
-        for figure in FIGURES:
+        for figure in per_seed[0]:
             out[f"{arm}.{figure}"] = float(np.nanmean([f[figure] for f in per_seed]))
     for arm in ARMS[1:]:
         for figure in ("pointing", "mass_ratio", "mass_ratio_grown"):
@@ -195,6 +281,18 @@ def print_table(summary: dict[str, dict]) -> None:
         if name.startswith("trained-minus") or name.endswith("over_chance"):
             low, high = row["ci95"]
             print(f"{name}: {row['value']:.3f} [{_num(low)}, {_num(high)}]")
+    print("\nshare of the mass [95% CI] (share of the fundus's area), by region")
+    print(f"{'':>12} " + " ".join(f"{name:>28}" for name in (*REGIONS, f"top {TOP:.0%}")))
+    for arm in ARMS:
+        cells = []
+        for name in REGIONS:
+            row, area = summary[f"{arm}.{name}.mass"], summary[f"{arm}.{name}.area"]["value"]
+            low, high = row["ci95"]
+            cells.append(f"{row['value']:.3f} [{_num(low)}, {_num(high)}] ({area:.3f})".rjust(28))
+        row = summary[f"{arm}.top5_share"]
+        low, high = row["ci95"]
+        cells.append(f"{row['value']:.3f} [{_num(low)}, {_num(high)}]".rjust(28))
+        print(f"{arm:>12} " + " ".join(cells))
 
 
 def _num(value: float | None) -> str:
@@ -234,10 +332,18 @@ def main() -> None:
     measured: dict[int, dict[str, Measured]] = {}
     per_seed: dict[int, dict] = {}
     with tempfile.TemporaryDirectory() as scratch, Store(Path(scratch) / "cohort.db") as store:
-        import_cohort(store, CohortConfig(patients=args.patients))
+        cohort = CohortConfig(patients=args.patients)
+        import_cohort(store, cohort)
         dataset_id = store.datasets.by_name(COHORT_DATASET)["id"]
         test = load_store_splits(store, base.image_size, dataset_id)["test"]
         held_out, region, without = held_out_with_lesions(test)
+        assert held_out.lesions is not None
+        parts = [
+            region_parts(found, anatomy, base.image_size, cohort.image_size)
+            for found, anatomy in zip(
+                held_out.lesions, anatomy_of(store, cohort, held_out), strict=True
+            )
+        ]
         print(
             f"{len(held_out)} abnormal held-out images with lesions, "
             f"{len(set(held_out.patients))} patients ({without} abnormal without a lesion "
@@ -248,7 +354,7 @@ def main() -> None:
             config = replace(base, seed=seed)
             found = maps_of_seed(store, config, Path(scratch), dataset_id, held_out, args)
             measured[seed] = {
-                arm: measure(maps, held_out, region, args.tolerance)
+                arm: measure(maps, held_out, region, args.tolerance, parts)
                 for arm, maps in found["maps"].items()
             }
             per_seed[seed] = {
@@ -275,6 +381,17 @@ def main() -> None:
             "tolerance_px": args.tolerance,
             "image_size": base.image_size,
             "fundus_rim_left_out_px": RIM,
+            "regions": {
+                "order_of_precedence": list(REGIONS),
+                "lesions": "the recorded discs (radius as drawn, no tolerance)",
+                "disc": f"the optic disc to disc_r + {DISC_MARGIN:g} x its margin width",
+                "vessels": "the union of the vessels as drawn (at the cohort's size)",
+                REST: "the rest of the fundus (2 px rim left out, as every measure)",
+                "figures": "<arm>.<region>.mass: mean over images of the region's share of "
+                "the map's positive mass; .area: its share of the fundus's area; .ratio: "
+                "their quotient",
+                "top5_share": f"share of the mass on the top {TOP:.0%} of the fundus's pixels",
+            },
             "held_out_images": len(held_out),
             "held_out_patients": len(set(held_out.patients)),
             "abnormal_without_lesion_left_out": without,

@@ -101,11 +101,32 @@ class Lesion:
     radius: float
 
 
+@dataclass(frozen=True)
+class Anatomy:
+    """Where the generator drew the optic disc and the vessels, in pixels of the rendered
+    image (pixel (row i, column j) covers ``[j, j + 1) x [i, i + 1)``, as for lesions).
+
+    The disc is blended in with weight ``1 / (1 + exp((d - disc_r) / edge))`` at distance
+    ``d`` from its centre: half at ``disc_r``, about 12% at ``disc_r + 2 * edge``;
+    ``edge`` grows with severity (a swollen disc loses its sharp margin)."""
+
+    disc_x: float
+    disc_y: float
+    disc_r: float
+    edge: float
+    vessels: np.ndarray  # (size, size) bool: the union of the vessels as drawn
+
+
 def render_fundus(
-    visit: Visit, size: int, seed: int, lesions: list[Lesion] | None = None
+    visit: Visit,
+    size: int,
+    seed: int,
+    lesions: list[Lesion] | None = None,
+    anatomy: list[Anatomy] | None = None,
 ) -> np.ndarray:
     """An H x W x 3 uint8 fundus-like picture of ``visit``. With ``lesions``, every spot
-    drawn is appended to it (the picture is the same either way)."""
+    drawn is appended to it; with ``anatomy``, the disc and vessels drawn (one
+    ``Anatomy``). The picture, and every random draw, is the same either way."""
     rng = np.random.default_rng([seed, int(visit.patient_code[4:]), visit.visit_index])
     s = visit.severity
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
@@ -125,6 +146,7 @@ def render_fundus(
     image = image * (1 - disc[..., None]) + np.array([250.0, 215.0, 150.0]) * disc[..., None]
 
     angle = np.arctan2(yy - disc_y, xx - disc_x)
+    vessels = np.zeros((size, size), bool)
     for k in range(7):
         base = 2 * np.pi * k / 7 + rng.normal(0, 0.15)
         wobble = (0.02 + 0.22 * s) * np.sin(disc_dist / (0.06 * size) + rng.uniform(0, 6.3))
@@ -132,6 +154,9 @@ def render_fundus(
         width = (1.3 if k % 2 else 0.9) * size / 96
         vessel = (np.abs(offset) * disc_dist < width) & (disc_dist > disc_r * 0.6)
         image[vessel] = image[vessel] * 0.55 + np.array([120.0, 20.0, 20.0]) * 0.45
+        vessels |= vessel
+    if anatomy is not None:
+        anatomy.append(Anatomy(float(disc_x), float(disc_y), float(disc_r), float(edge), vessels))
 
     drawn = [] if lesions is None else lesions
     for _ in range(rng.poisson(14 * s**1.6)):
@@ -188,3 +213,15 @@ def generate_with_lesions(
     for visit in plan_cohort(config):
         lesions: list[Lesion] = []
         yield visit, render_fundus(visit, config.image_size, config.seed, lesions), lesions
+
+
+def generate_with_anatomy(
+    config: CohortConfig = CohortConfig(),
+) -> Iterator[tuple[Visit, np.ndarray, list[Lesion], Anatomy]]:
+    """As ``generate_with_lesions`` (the same pictures, pixel for pixel), with where each
+    picture's optic disc and vessels were drawn."""
+    for visit in plan_cohort(config):
+        lesions: list[Lesion] = []
+        anatomy: list[Anatomy] = []
+        pixels = render_fundus(visit, config.image_size, config.seed, lesions, anatomy)
+        yield visit, pixels, lesions, anatomy[0]

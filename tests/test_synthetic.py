@@ -1,7 +1,16 @@
 import numpy as np
+from scipy import ndimage
 
 from core.demo import import_cohort
-from core.synthetic import CohortConfig, generate_with_lesions, plan_cohort, severity_to_grade
+from core.synthetic import (
+    Anatomy,
+    CohortConfig,
+    generate_with_anatomy,
+    generate_with_lesions,
+    plan_cohort,
+    render_fundus,
+    severity_to_grade,
+)
 
 SMALL = CohortConfig(patients=8, image_size=48)
 
@@ -109,3 +118,54 @@ def test_the_demo_cohort_stores_its_lesions(store):
     assert any(m["lesions"] for m in metadata)
     kind, x, y, radius = next(le for m in metadata for le in m["lesions"])
     assert kind in ("haemorrhage", "exudate") and 0 <= x < 32 and 0 <= y < 32 and radius > 0
+
+
+def test_recording_the_anatomy_leaves_every_picture_and_lesion_as_it_was():
+    config = CohortConfig(patients=6, image_size=64)
+    plain = list(generate_with_lesions(config))
+    recorded = list(generate_with_anatomy(config))
+    assert len(plain) == len(recorded)
+    for (visit, pixels, lesions), (again, same, spots, anatomy) in zip(
+        plain, recorded, strict=True
+    ):
+        assert again == visit and spots == lesions
+        assert same.dtype == pixels.dtype and np.array_equal(same, pixels)
+        assert render_fundus(visit, 64, config.seed).tobytes() == pixels.tobytes()
+        assert anatomy.vessels.shape == (64, 64) and anatomy.vessels.dtype == bool
+        assert anatomy.vessels.any() and anatomy.disc_r > 0 and anatomy.edge > 0
+
+
+def test_the_recorded_disc_and_vessels_are_where_the_picture_shows_them():
+    """On sharp, high-quality visits: the recorded disc is far brighter than the rest of
+    the fundus, and the recorded vessels darker and redder than the fundus beside them."""
+    items = [
+        (visit, pixels, anatomy)
+        for visit, pixels, _, anatomy in generate_with_anatomy(
+            CohortConfig(patients=10, image_size=96)
+        )
+        if visit.quality > 0.85
+    ]
+    assert len(items) >= 5
+    rows, cols = np.mgrid[0:96, 0:96] + 0.5
+    fundus = np.hypot(cols - 48, rows - 48) < 0.47 * 96 - 2
+    for visit, pixels, anatomy in items:
+        red, green = pixels[..., 0].astype(float), pixels[..., 1].astype(float)
+        brightness = pixels.astype(float).mean(axis=-1)
+        from_disc = np.hypot(cols - anatomy.disc_x, rows - anatomy.disc_y)
+        on_disc = from_disc < 0.8 * anatomy.disc_r
+        away = fundus & (from_disc > anatomy.disc_r + 2 * anatomy.edge + 2)
+        assert brightness[on_disc].mean() > 1.6 * brightness[away & ~anatomy.vessels].mean()
+        vessel = anatomy.vessels & away
+        beside = ndimage.binary_dilation(anatomy.vessels, iterations=2) & ~anatomy.vessels & away
+        assert green[vessel].mean() < 0.85 * green[beside].mean(), visit
+        redness = red / np.maximum(green, 1)
+        assert redness[vessel].mean() > redness[beside].mean() + 0.3, visit
+
+
+def test_anatomy_is_a_record_of_the_drawing_not_an_input():
+    visit = plan_cohort(CohortConfig(patients=1))[0]
+    out: list[Anatomy] = []
+    first = render_fundus(visit, 48, 7, anatomy=out)
+    second = render_fundus(visit, 48, 7, anatomy=out)
+    assert np.array_equal(first, second) and len(out) == 2
+    assert out[0].disc_x == out[1].disc_x and np.array_equal(out[0].vessels, out[1].vessels)

@@ -16,6 +16,9 @@ it the whole image counts.
   area the discs cover (lesions at 32 px are often smaller than a pixel), against the
   share of the region's area they cover. Their ratio is 1 for a map spread evenly, or
   placed at random.
+- *Region shares* (``region_shares``): where a map's mass goes instead, region by region
+  (lesions, optic disc, vessels, the rest of the fundus), against each region's share of
+  the fundus's area; and how concentrated it is (``top_share``).
 """
 
 from __future__ import annotations
@@ -92,6 +95,86 @@ def mass_ratio(mass: Mass) -> float:
     if not kept.any():
         return float("nan")
     return float(mass.inside[kept].mean() / mass.area[kept].mean())
+
+
+REST = "rest"  # what no named region claims: the rest of the fundus
+
+
+@dataclass(frozen=True)
+class Regions:
+    mass: dict[str, float]  # each region's share of the map's positive mass; NaN: no mass
+    area: dict[str, float]  # each region's share of the region's (fundus's) area
+
+    def ratio(self, name: str) -> float:
+        """Mass share over area share: 1 for a map spread evenly; NaN for an empty region."""
+        area = self.area[name]
+        return self.mass[name] / area if area > 0 else float("nan")
+
+
+def region_shares(
+    heat: np.ndarray, region: np.ndarray, parts: dict[str, np.ndarray], rest: str = REST
+) -> Regions:
+    """How the positive part of one map ``heat`` (H, W) falls into named ``parts`` of
+    ``region`` (H, W bool, the fundus less its rim), each part's share of the mass against
+    its share of the area; what no part claims is ``rest``.
+
+    A part is a mask, bool or coverage in [0, 1], either at the map's resolution or ``k``
+    times finer a side (``(k H, k W)``, the same ``k`` for all parts, so that sub-pixel
+    shapes, a lesion of 1 px or a vessel at 32 px, are not rounded to whole pixels).
+    Overlaps go by **precedence, the order of** ``parts``: at each point of the masks'
+    grid the first part claims what it covers, the next what it covers of what is left
+    (for bool masks: the first part whose mask is set takes the point); then each map
+    pixel's k x k points are averaged. The shares therefore sum to 1 (mass and area
+    alike) and a pixel counts once, for example lesion > disc > vessels > rest."""
+    heat = np.asarray(heat, dtype=float)
+    region = np.asarray(region, dtype=bool)
+    if heat.ndim != 2 or region.shape != heat.shape:
+        raise ValueError(
+            f"heat and region must be the same (H, W), not {heat.shape}, {region.shape}"
+        )
+    if rest in parts:
+        raise ValueError(f"{rest!r} names what the parts leave; call no part that")
+    height, width = heat.shape
+    left: np.ndarray | None = None
+    claimed: dict[str, np.ndarray] = {}
+    for name, mask in parts.items():
+        cover = np.clip(np.asarray(mask, dtype=float), 0.0, 1.0)
+        k = cover.shape[0] // height if cover.ndim == 2 and height else 0
+        if k < 1 or cover.shape != (k * height, k * width):
+            raise ValueError(f"part {name!r} is {cover.shape}, not a multiple of {heat.shape}")
+        if left is None:
+            left = np.ones_like(cover)
+        elif left.shape != cover.shape:
+            raise ValueError("every part must be at the same resolution")
+        take = np.minimum(cover, left)
+        left = left - take
+        claimed[name] = take.reshape(height, k, width, k).mean(axis=(1, 3))
+    pixels = {name: share * region for name, share in claimed.items()}
+    pixels[rest] = region.astype(float) - sum(pixels.values(), np.zeros(heat.shape))
+    positive = np.clip(heat, 0, None) * region
+    total_mass, total_area = positive.sum(), float(region.sum())
+    mass = {
+        name: float((positive * share).sum() / total_mass) if total_mass > 0 else float("nan")
+        for name, share in pixels.items()
+    }
+    area = {
+        name: float(share.sum() / total_area) if total_area > 0 else 0.0
+        for name, share in pixels.items()
+    }
+    return Regions(mass, area)
+
+
+def top_share(heat: np.ndarray, region: np.ndarray, fraction: float = 0.05) -> float:
+    """The share of the positive part of ``heat`` in ``region`` that its highest
+    ``fraction`` of the region's pixels hold (at least one pixel): ``fraction`` for a map
+    spread evenly, 1 for one all on so few pixels. NaN: no positive mass."""
+    if not 0 < fraction <= 1:
+        raise ValueError("the fraction must be in (0, 1]")
+    values = np.clip(np.asarray(heat, dtype=float)[np.asarray(region, dtype=bool)], 0, None)
+    if values.sum() <= 0:
+        return float("nan")
+    count = max(1, round(fraction * len(values)))
+    return float(np.sort(values)[::-1][:count].sum() / values.sum())
 
 
 def within_discs(lesions: np.ndarray, shape: tuple[int, ...], grow: float = 0.0) -> np.ndarray:

@@ -10,6 +10,8 @@ from core.learning.attribution_measures import (
     mass_in_lesions,
     mass_ratio,
     pointing_game,
+    region_shares,
+    top_share,
     within_discs,
 )
 
@@ -114,3 +116,89 @@ def test_bad_arguments_are_refused():
         mass_in_lesions(np.ones((1, 8, 8)), [NONE], region=np.ones((4, 4), bool))
     with pytest.raises(ValueError, match="tolerance"):
         pointing_game(np.ones((1, 8, 8)), [NONE], tolerance=-1)
+
+
+def block(rows: slice, cols: slice, size: int = 8) -> np.ndarray:
+    mask = np.zeros((size, size), bool)
+    mask[rows, cols] = True
+    return mask
+
+
+def test_a_map_all_on_the_disc_gives_the_disc_all_the_mass():
+    disc, vessels = block(slice(0, 2), slice(0, 4)), block(slice(6, 8), slice(0, 8))
+    lesions = block(slice(4, 5), slice(4, 5))
+    shares = region_shares(
+        disc * 2.0, np.ones((8, 8), bool), {"lesions": lesions, "disc": disc, "vessels": vessels}
+    )
+    assert shares.mass == pytest.approx({"lesions": 0, "disc": 1, "vessels": 0, "rest": 0})
+    assert shares.area == pytest.approx(
+        {"lesions": 1 / 64, "disc": 8 / 64, "vessels": 16 / 64, "rest": 39 / 64}
+    )
+    assert shares.ratio("disc") == pytest.approx(8.0) and shares.ratio("lesions") == 0.0
+
+
+def test_overlaps_go_to_the_first_part_and_count_once():
+    lesions = block(slice(0, 1), slice(0, 2))  # 2 pixels, both also on the disc
+    disc = block(slice(0, 2), slice(0, 4))  # 8 pixels, 2 of them lesions
+    vessels = block(slice(1, 3), slice(0, 8))  # 16 pixels, 4 of them on the disc
+    heat = np.zeros((8, 8))
+    heat[0, 0] = 1.0  # lesion and disc: the lesion's
+    heat[1, 1] = 2.0  # disc and vessel: the disc's
+    heat[2, 5] = 3.0  # a vessel only
+    heat[7, 7] = 4.0  # none: the rest
+    parts = {"lesions": lesions, "disc": disc, "vessels": vessels}
+    shares = region_shares(heat, np.ones((8, 8), bool), parts)
+    assert shares.mass == pytest.approx({"lesions": 0.1, "disc": 0.2, "vessels": 0.3, "rest": 0.4})
+    assert shares.area == pytest.approx(
+        {"lesions": 2 / 64, "disc": 6 / 64, "vessels": 12 / 64, "rest": 44 / 64}
+    )
+    reversed_order = region_shares(heat, np.ones((8, 8), bool), dict(reversed(parts.items())))
+    assert reversed_order.mass["vessels"] == pytest.approx(0.5)  # now it takes (1, 1) too
+    assert reversed_order.mass["lesions"] == pytest.approx(0.0)
+
+
+def test_shares_sum_to_one_inside_the_fundus_with_masks_finer_than_the_map():
+    rng = np.random.default_rng(3)
+    heat = rng.random((8, 8)) - 0.2  # negative values are not mass
+    fundus = block(slice(1, 7), slice(1, 7))
+    fine = {  # twice as fine a side: each map pixel is 2 x 2 mask points
+        "lesions": within_discs(np.array([[6.0, 6.0, 1.5]]), (16, 16)),
+        "disc": within_discs(np.array([[5.0, 8.0, 3.0]]), (16, 16)),
+        "vessels": rng.random((16, 16)) < 0.3,
+    }
+    shares = region_shares(heat, fundus, fine)
+    assert sum(shares.mass.values()) == pytest.approx(1.0)
+    assert sum(shares.area.values()) == pytest.approx(1.0)
+    # the lesion, radius 0.75 map px at (3, 3), covers parts of four map pixels
+    lesion_points = fine["lesions"].reshape(8, 2, 8, 2).mean(axis=(1, 3)) * fundus
+    assert shares.area["lesions"] == pytest.approx(lesion_points.sum() / 36)
+    positive = np.clip(heat, 0, None) * fundus
+    assert shares.mass["lesions"] == pytest.approx(
+        (positive * lesion_points).sum() / positive.sum()
+    )
+    outside = heat.copy()
+    outside[0, :] = 100.0  # outside the fundus: changes nothing
+    assert region_shares(outside, fundus, fine).mass == pytest.approx(shares.mass)
+
+
+def test_region_shares_of_an_empty_map_and_bad_parts():
+    shares = region_shares(
+        np.zeros((8, 8)), np.ones((8, 8), bool), {"disc": block(slice(0, 1), slice(0, 1))}
+    )
+    assert np.isnan(shares.mass["disc"]) and shares.area["disc"] == 1 / 64
+    with pytest.raises(ValueError, match="multiple"):
+        region_shares(np.ones((8, 8)), np.ones((8, 8), bool), {"disc": np.ones((12, 12))})
+    with pytest.raises(ValueError, match="rest"):
+        region_shares(np.ones((8, 8)), np.ones((8, 8), bool), {"rest": np.ones((8, 8))})
+
+
+def test_top_share_measures_concentration():
+    fundus = np.ones((10, 10), bool)
+    assert top_share(np.ones((10, 10)), fundus, 0.05) == pytest.approx(0.05)
+    spike = np.zeros((10, 10))
+    spike[3, 4] = 7.0
+    assert top_share(spike, fundus, 0.05) == pytest.approx(1.0)
+    spike[0, 0] = -50.0  # negative: not mass
+    spike[9, 9] = 7.0 / 3
+    assert top_share(spike, fundus, 0.01) == pytest.approx(0.75)  # the top pixel of 100
+    assert np.isnan(top_share(np.zeros((10, 10)), fundus))
