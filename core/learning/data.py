@@ -138,25 +138,32 @@ def image_set_from_rows(
 
 def pictures_to_tensor(pictures: Iterable[np.ndarray], size: int) -> torch.Tensor:
     """What a version sees of 8-bit pictures of any size (H x W grey or H x W x 3 RGB, as
-    the importers decode them): each resized to ``size`` pixels a side in 8 bits as it
-    comes (only the small copies are kept), then normalised as ``to_tensor`` does. Grey
-    pictures are repeated on three channels, as reading their stored PNG in RGB does. The
-    one preprocessing of the app's embeddings and of ``python -m core score``."""
+    the importers decode them): each resized to ``size`` pixels a side in 8 bits, a
+    bounded batch at a time (only the small copies are kept), then normalised as
+    ``to_tensor`` does. Grey pictures are repeated on three channels, as reading their
+    stored PNG in RGB does. The one preprocessing of the app's embeddings and of
+    ``python -m core score``."""
     squared: list[np.ndarray] = []
     batch: list[np.ndarray] = []
+    held = 0
     for picture in pictures:
         batch.append(_rgb(picture))
-        if len(batch) == SQUARE_BATCH:
+        held += batch[-1].nbytes
+        if len(batch) == SQUARE_BATCH or held >= SQUARE_BYTES:
             squared += _squares(batch, size)
-            batch = []
+            batch, held = [], 0
     squared += _squares(batch, size)
     return to_tensor(np.stack(squared), size)
 
 
 # pictures resized together: a float copy of a batch at its full size is allocated and
 # freed in one piece, where one such copy per picture, each freed between small kept
-# ones, left glibc's heap holding about 100 KB a picture (0.85 GB per 8,000 at 96 px)
+# ones, left glibc's heap holding about 100 KB a picture (0.85 GB per 8,000 at 96 px).
+# A batch ends at SQUARE_BATCH pictures or SQUARE_BYTES of full-size pixels, whichever
+# comes first: 1,024 small pictures, or a few photographs of several megapixels (their
+# float copy four times SQUARE_BYTES)
 SQUARE_BATCH = 1024
+SQUARE_BYTES = 32 * 2**20
 
 
 def _rgb(picture: np.ndarray) -> np.ndarray:

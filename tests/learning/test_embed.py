@@ -82,3 +82,24 @@ def test_pictures_resized_in_batches_are_those_resized_one_at_a_time(monkeypatch
 
     expected = data.to_tensor(np.stack([one(p) for p in pictures]), 28)
     assert torch.equal(data.pictures_to_tensor(iter(pictures), 28), expected)
+
+
+def test_large_pictures_are_resized_a_few_at_a_time(monkeypatch):
+    """A batch ends at its byte budget: photographs of several megapixels are never all
+    held at full size (here a budget of three pictures' pixels)."""
+    from core.learning import data
+
+    pictures = [np.full((64, 64, 3), k, np.uint8) for k in range(7)]
+    monkeypatch.setattr(data, "SQUARE_BYTES", 3 * pictures[0].nbytes)
+    sizes: list[int] = []
+    squares = data._squares
+    monkeypatch.setattr(
+        data, "_squares", lambda batch, size: sizes.append(len(batch)) or squares(batch, size)
+    )
+
+    result = data.pictures_to_tensor(iter(pictures), 16)
+
+    assert sizes == [3, 3, 1]
+    # a flat picture stays flat: picture k, normalised, is (k / 255 - 0.5) / 0.25
+    expected = (torch.arange(7.0) / 255 - 0.5) / 0.25
+    assert torch.allclose(result.mean(dim=(1, 2, 3)), expected, atol=1e-6)
