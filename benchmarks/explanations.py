@@ -144,9 +144,8 @@ def anatomy_of(store: Store, cohort: CohortConfig, images: ImageSet) -> list[Ana
         lesions, anatomy = drawn[(patient, int(order))]
         scale = size / cohort.image_size
         again = np.array([(le.x, le.y, le.radius) for le in lesions]).reshape(-1, 3) * scale
-        assert images.lesions is not None and np.allclose(again, images.lesions[k]), (
-            "the cohort drawn again must be the stored one"
-        )
+        if images.lesions is None or not np.allclose(again, images.lesions[k]):
+            raise RuntimeError("the cohort drawn again is not the stored one: its lesions differ")
         found.append(anatomy)
     return found
 

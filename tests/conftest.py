@@ -27,7 +27,7 @@ def pytest_configure(config):
     process holds cost more than they save: the worker tests ran 1.4 times as long."""
     workers = getattr(config.option, "numprocesses", None)
     if workers and not hasattr(config, "workerinput"):  # the controller, before the workers
-        share = str(max(1, (os.cpu_count() or 1) // workers))
+        share = str(max(1, len(os.sched_getaffinity(0)) // workers))  # this process's cores
         for variable in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
             os.environ.setdefault(variable, share)
 

@@ -3,7 +3,6 @@ from scipy import ndimage
 
 from core.demo import import_cohort
 from core.synthetic import (
-    Anatomy,
     CohortConfig,
     generate_with_anatomy,
     generate_with_lesions,
@@ -160,12 +159,3 @@ def test_the_recorded_disc_and_vessels_are_where_the_picture_shows_them():
         assert green[vessel].mean() < 0.85 * green[beside].mean(), visit
         redness = red / np.maximum(green, 1)
         assert redness[vessel].mean() > redness[beside].mean() + 0.3, visit
-
-
-def test_anatomy_is_a_record_of_the_drawing_not_an_input():
-    visit = plan_cohort(CohortConfig(patients=1))[0]
-    out: list[Anatomy] = []
-    first = render_fundus(visit, 48, 7, anatomy=out)
-    second = render_fundus(visit, 48, 7, anatomy=out)
-    assert np.array_equal(first, second) and len(out) == 2
-    assert out[0].disc_x == out[1].disc_x and np.array_equal(out[0].vessels, out[1].vessels)
