@@ -296,33 +296,16 @@ def sim_table(report: dict) -> str:
                 _cell(paired.get(NO_ANSWERS), signed=True),
             ]
             lines.append(f"| {name} | {row['checkpoint']} | " + " | ".join(cells) + " |")
-    differences = [
-        f"| {name} | {row['checkpoint']} | {_cell(row['minus_unweighted'], signed=True)} |"
-        for name, entry in report["strategies"].items()
-        for row in entry["curve"]
-        if "minus_unweighted" in row
-    ]
-    if differences:
-        lines += [
-            "",
-            "| variant | answers | model tau_truth minus unweighted (paired) |",
-            "| --- | --- | --- |",
-            *differences,
-        ]
-    controlled = [
-        f"| {name} | {CONTROLS[name]} | {row['checkpoint']} "
-        f"| {_cell(row['minus_control'], signed=True)} |"
-        for name, entry in report["strategies"].items()
-        for row in entry["curve"]
-        if "minus_control" in row
-    ]
-    if controlled:
-        lines += [
-            "",
-            "| arm | its control | answers | model tau_truth minus the control's (paired) |",
-            "| --- | --- | --- | --- |",
-            *controlled,
-        ]
+    lines += _paired_table(
+        report, "minus_unweighted", ["variant", "answers"], "minus unweighted", lambda name: []
+    )
+    lines += _paired_table(
+        report,
+        "minus_control",
+        ["arm", "its control", "answers"],
+        "minus the control's",
+        lambda name: [CONTROLS[name]],
+    )
     for name, entry in report["strategies"].items():
         for checkpoint, reached in entry.get("judgments_to_reach", {}).items():
             low, high = reached["ci95"]
@@ -337,6 +320,23 @@ def sim_table(report: dict) -> str:
             "(left out of its figures and pairings)"
         )
     return "\n".join(lines)
+
+
+def _paired_table(report: dict, key: str, columns: list[str], what: str, extra: Any) -> list[str]:
+    """A markdown table of the rows' paired differences ``key`` (none: no lines): each
+    arm, ``extra(arm)``'s cells, the checkpoint and the difference with its interval."""
+    rows = [
+        "| "
+        + " | ".join([name, *extra(name), str(row["checkpoint"])])
+        + f" | {_cell(row[key], signed=True)} |"
+        for name, entry in report["strategies"].items()
+        for row in entry["curve"]
+        if key in row
+    ]
+    if not rows:
+        return []
+    header = "| " + " | ".join([*columns, f"model tau_truth {what} (paired)"]) + " |"
+    return ["", header, "| " + " | ".join(["---"] * (len(columns) + 1)) + " |", *rows]
 
 
 def _cell(figure: dict | None, signed: bool = False) -> str:
