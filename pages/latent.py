@@ -11,6 +11,7 @@ from core.imaging.display import thumbnail_array
 from core.imaging.heat import overlay
 from core.store.blinding import rater_blinding, shows_grades
 from core.worker.status import map_note
+from pages import latent_map
 from pages.common import (
     attribution_maps,
     attribution_scale,
@@ -19,6 +20,7 @@ from pages.common import (
     signed_in_user,
     worker_banner,
 )
+from pages.latent_map.colours import MISSING, digest, map_rows, sequential
 
 COLOUR_BY = {
     "Grade": "grade",
@@ -29,6 +31,8 @@ COLOUR_BY = {
     "Moved since another version": "moved",
 }
 RULER_STEPS = 10
+GALLERY = 60  # most images a selection shows
+COLOUR_KINDS = {"grade": "ordinal", "split": "nominal", "patient": "nominal"}  # others: continuous
 
 store = open_store()
 st.title("Latent space")
@@ -127,40 +131,47 @@ if len(present) > 1:  # a version trained on all datasets: one dataset's map and
     dataset_names = {d["id"]: d["name"] for d in store.datasets.list()}
     shown = st.selectbox("Dataset", present, format_func=lambda d: dataset_names.get(d, str(d)))
     points = points[points["dataset_id"] == shown].reset_index(drop=True)
-grades = sorted(points["grade"].dropna().astype(int).unique().tolist())
-points["grade"] = points["grade"].astype("Int64").astype(str)
-# grade is ordinal: one sequential scale from normal (dark) to most severe (bright)
-shades = px.colors.sample_colorscale("Viridis", max(len(grades), 2))
-grade_colours = {str(g): shades[k] for k, g in enumerate(grades)} | {"<NA>": "#bbbbbb"}
-plot_args = dict(
-    color=colour,
-    custom_data=["image_id"],
-    hover_data={
-        "image_id": True,
-        "grade": grades_shown,
-        "severity": ":.3f",
-        "patient": True,
-        "x": False,
-        "y": False,
-    },
-    color_continuous_scale="Viridis" if colour in ("severity", "judgments", "moved") else None,
-    color_discrete_map=grade_colours if colour == "grade" else None,
-    category_orders={"grade": [str(g) for g in grades] + ["<NA>"]},
-)
-if dims == 3:
-    figure = px.scatter_3d(points, x="x", y="y", z="z", **plot_args)
-    figure.update_traces(marker_size=3)
+kind = COLOUR_KINDS.get(colour, "continuous")
+if dims == 2:
+    title = next(label for label, key in COLOUR_BY.items() if key == colour)
+    rows, palette, legend = map_rows(points, colour, kind, title, grades_shown)
+    map_id = f"v{model['id']}:{method}:{points['dataset_id'].iloc[0] if len(points) else 0}"
+    latent_map.mount(rows, digest(rows, palette, legend), map_id, palette, legend)
+    if latent_map.refused():
+        st.warning(f"That selection could not be used: {latent_map.refused()}")
+    chosen = latent_map.region(map_id)
+    inside = (
+        points[chosen.contains(points["x"].to_numpy(), points["y"].to_numpy())]
+        if chosen
+        else points.iloc[0:0]
+    )
 else:
-    figure = px.scatter(points, x="x", y="y", render_mode="webgl", **plot_args)
-    figure.update_traces(marker_size=6)
-figure.update_layout(height=560, margin=dict(l=0, r=0, t=20, b=0), legend_title_text="")
-event = st.plotly_chart(
-    figure, on_select="rerun", selection_mode=("box", "lasso"), key="latent_chart", width="stretch"
-)
+    grades = sorted(points["grade"].dropna().astype(int).unique().tolist())
+    points["grade"] = points["grade"].astype("Int64").astype(str)
+    shades = sequential(len(grades))
+    figure = px.scatter_3d(
+        points,
+        x="x",
+        y="y",
+        z="z",
+        color=colour,
+        custom_data=["image_id"],
+        hover_data={"image_id": True, "grade": grades_shown, "severity": ":.3f", "patient": True},
+        color_continuous_scale="Viridis" if kind == "continuous" else None,
+        color_discrete_map=(
+            {str(g): shades[k] for k, g in enumerate(grades)} | {"<NA>": MISSING}
+            if colour == "grade"
+            else None
+        ),
+        category_orders={"grade": [str(g) for g in grades] + ["<NA>"]},
+    )
+    figure.update_traces(marker_size=3)
+    figure.update_layout(height=560, margin=dict(l=0, r=0, t=20, b=0), legend_title_text="")
+    st.plotly_chart(figure, key="latent_chart_3d", width="stretch")
+    st.caption("Selection works on the 2-D maps.")
+    inside = points.iloc[0:0]
 
 severity = points.set_index("image_id")["severity"]
-points_selected = (event or {}).get("selection", {}).get("points", []) if dims == 2 else []
-selected = [p["customdata"][0] for p in points_selected if p.get("customdata")]
 
 
 def _overlay_opacity() -> float | None:
@@ -217,10 +228,11 @@ def _gallery(image_ids: list[int], caption_score: bool = True, columns: int = 10
         )
 
 
-if selected:
-    ordered = sorted(selected, key=lambda i: severity.get(i, 0.0), reverse=True)
-    st.subheader(f"Selection: {len(ordered)} images, most severe first")
-    _gallery(ordered[:60])
+if len(inside):
+    st.subheader(f"Selection: {len(inside):,} images, most severe first")
+    _gallery(inside.nlargest(GALLERY, "severity")["image_id"].tolist())
+    if len(inside) > GALLERY:
+        st.caption(f"The {GALLERY} most severe of them are shown.")
 else:
     st.caption("Draw a box or lasso on the 2-D map to see those images, most severe first.")
 

@@ -1,19 +1,23 @@
 """A real ``streamlit run`` on a free local port, driven by Debian's Chromium."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from core.paths import PROJECT_ROOT
+from tests.browser.large_map import large_map_study
 from tests.helpers import modelled_cohort
 from tests.worker.conftest import train_params
 
 CHROMIUM = "/usr/bin/chromium"
+LARGE_MAP = 20_000  # points on the large map: a real study's scale, built in about a second
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -30,9 +34,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    db = modelled_cohort(tmp_path_factory.mktemp("browser") / "app.db", 48, train_params())
+@contextlib.contextmanager
+def serving(db: Path):
+    """``streamlit run app.py`` on ``db``, on a free port, until the block ends."""
     port = _free_port()
     env = {**os.environ, "SEVERITY_DB": str(db)}
     process = subprocess.Popen(
@@ -66,10 +70,25 @@ def app_server(tmp_path_factory):
                 time.sleep(0.5)
         else:
             pytest.fail("streamlit did not become healthy within 60 s")
-        yield url, db
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    db = modelled_cohort(tmp_path_factory.mktemp("browser") / "app.db", 48, train_params())
+    with serving(db) as url:
+        yield url, db
+
+
+@pytest.fixture(scope="session")
+def large_map_server(tmp_path_factory):
+    """The app on a study whose map holds ``LARGE_MAP`` points (``large_map.py``)."""
+    db = large_map_study(tmp_path_factory.mktemp("large_map") / "app.db", LARGE_MAP)
+    with serving(db) as url:
+        yield url, db
 
 
 @pytest.fixture(scope="session")

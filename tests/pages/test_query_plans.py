@@ -107,19 +107,13 @@ def wasteful(plan: list, names: set[str]) -> list[str]:
 
 
 def test_the_latent_space_page_reads_by_index(modelled_db, recorded):
-    with Store(modelled_db) as store:
-        model = store.models.active()
-        chosen = sorted(store.embeddings.severity_scores(model["id"]))[:6]
+    from tests.pages.test_latent_page import box_around, map_sent, select
+
+    xs, ys, _ = box_around(modelled_db, 6)
     app = page("latent").run()
-    app.session_state["latent_chart"] = {
-        "selection": {
-            "points": [{"customdata": [i]} for i in chosen],
-            "point_indices": [],
-            "box": [],
-            "lasso": [],
-        }
-    }
+    select(app, map_sent(app)[0]["map"], xs, ys)
     app.run()
+    assert "Selection: 6 images" in app.subheader[0].value
     app.toggle(key="latent_overlay").set_value(True).run()
     assert not app.exception
     read = " ".join(sql for sql, _ in recorded)
