@@ -79,12 +79,23 @@ method, dims = names[middle.selectbox("Projection", list(names))]
 colour = COLOUR_BY[right.selectbox("Colour by", list(COLOUR_BY))]
 
 
-@st.cache_data(ttl=60, show_spinner=False)
+@st.cache_data(ttl=600, max_entries=4, show_spinner=False)
 def _points(db_path: str, model_id: int, method: str, dims: int) -> pd.DataFrame:
+    """A version's map: it changes only if the worker makes it again, so it is kept (a
+    selection at 100,000 points would otherwise read them all again)."""
     from core.store import Store
 
     with Store(db_path) as fresh:
         return pd.DataFrame(fresh.embeddings.projection(model_id, method, dims))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _judgments(db_path: str, model_id: int, method: str, dims: int, marks: int) -> pd.DataFrame:
+    """Judgments per image on a map, as of judgment ``marks`` (the newest)."""
+    from core.store import Store
+
+    with Store(db_path) as fresh:
+        return pd.DataFrame(fresh.embeddings.judgment_counts(model_id, method, dims))
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -124,6 +135,10 @@ def _with_moves(points: pd.DataFrame) -> pd.DataFrame:
 
 
 points = _points(store.path, model["id"], method, dims)
+if colour == "judgments":
+    marks = store.judgments.high_water_mark()
+    counts = _judgments(store.path, model["id"], method, dims, marks)
+    points = points.merge(counts, on="image_id", how="left")
 if colour == "moved":
     points = _with_moves(points)
 present = sorted(points["dataset_id"].unique().tolist())

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from .store import Store
 
 
+# the maps a version may have: the projections table's CHECK constraints allow these
+MAP_KINDS = tuple((method, dims) for method in ("pca", "tsne", "umap") for dims in (2, 3))
+
+
 class Embeddings:
     def __init__(self, store: Store):
         self._store = store
@@ -129,11 +133,12 @@ class Embeddings:
             self._store.db.insert_all("projections", rows)
 
     def projection(self, model_id: int, method: str, dims: int) -> list[dict]:
+        """A version's map of this kind, one row per image with what the page shows of
+        it; how many judgments each image has is ``judgment_counts`` (it changes with
+        every answer, the map does not)."""
         return self._store.all(
             """SELECT pr.image_id, pr.x, pr.y, pr.z, e.severity, i.grade, i.split,
-                      p.pseudonym AS patient, i.dataset_id,
-                      (SELECT COUNT(*) FROM effective_judgments j
-                        WHERE j.left_image_id = i.id OR j.right_image_id = i.id) AS judgments
+                      p.pseudonym AS patient, i.dataset_id
                FROM projections pr JOIN images i ON i.id = pr.image_id
                LEFT JOIN embeddings e ON e.model_id = pr.model_id AND e.image_id = pr.image_id
                LEFT JOIN patients p ON p.id = i.patient_id
@@ -141,12 +146,29 @@ class Embeddings:
             [model_id, method, dims],
         )
 
-    def available_projections(self, model_id: int) -> list[tuple[str, int]]:
-        rows = self._store.all(
-            "SELECT DISTINCT method, dims FROM projections WHERE model_id = ? ORDER BY 1, 2",
-            [model_id],
+    def judgment_counts(self, model_id: int, method: str, dims: int) -> list[dict]:
+        """How many standing judgments each image on this map appears in (``image_id``,
+        ``judgments``), found through the judgments' image indexes."""
+        return self._store.all(
+            """SELECT pr.image_id,
+                      (SELECT COUNT(*) FROM effective_judgments j
+                        WHERE j.left_image_id = pr.image_id OR j.right_image_id = pr.image_id)
+                      AS judgments
+               FROM projections pr
+               WHERE pr.model_id = ? AND pr.method = ? AND pr.dims = ?""",
+            [model_id, method, dims],
         )
-        return [(r["method"], r["dims"]) for r in rows]
+
+    def available_projections(self, model_id: int) -> list[tuple[str, int]]:
+        """The kinds of map the version has, as (method, dims), sorted: one index probe
+        per kind the schema allows, rather than a read past every point of every map."""
+        probes = " UNION ALL ".join(
+            f"SELECT '{method}' AS method, {dims} AS dims WHERE EXISTS (SELECT 1 FROM "
+            f"projections WHERE model_id = ? AND method = '{method}' AND dims = {dims})"
+            for method, dims in MAP_KINDS
+        )
+        rows = self._store.all(probes, [model_id] * len(MAP_KINDS))
+        return sorted((r["method"], int(r["dims"])) for r in rows)
 
     def layout(self, model_id: int, method: str, dims: int) -> Layout | None:
         """The version's stored map of this kind as ids and coordinates (``None`` where it

@@ -212,3 +212,27 @@ def test_grades_are_hidden_from_raters_and_shown_to_a_signed_in_lead(modelled_db
     assert shown(rater) == (False, False, False)
     lead = sign_in(page("latent"), "Dr Lead")
     assert not lead.exception and shown(lead) == (True, True, True)
+
+
+def test_colour_by_number_of_judgments_follows_new_answers(modelled_db):
+    from core.store import Answer
+
+    with Store(modelled_db) as store:
+        rater = store.raters.ensure("Dr Count")
+        a, b, c = store.images.ids()[:3]
+        store.judgments.append(Answer(a, b, "left", rater))
+        store.judgments.append(Answer(a, c, "left", rater))
+    app = page("latent").run()
+    app.selectbox[2].set_value("Number of judgments").run()
+    assert not app.exception
+    data, points = map_sent(app)
+    codes = dict(zip(points["id"], points["c"], strict=True))
+    assert data["legend"]["high"] == 2 and codes[a] == 254 and codes[b] == codes[c] == 127
+    assert sorted(codes.values())[-4] == 0  # everyone else: none
+
+    with Store(modelled_db) as store:  # a new answer shows at the next run
+        store.judgments.append(Answer(b, c, "right", rater))
+    app.run()
+    data, points = map_sent(app)
+    codes = dict(zip(points["id"], points["c"], strict=True))
+    assert data["legend"]["high"] == 2 and codes[a] == codes[b] == codes[c] == 254

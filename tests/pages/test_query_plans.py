@@ -114,6 +114,7 @@ def test_the_latent_space_page_reads_by_index(modelled_db, recorded):
     select(app, map_sent(app)[0]["map"], xs, ys)
     app.run()
     assert "Selection: 6 images" in app.subheader[0].value
+    app.selectbox[2].set_value("Number of judgments").run()
     app.toggle(key="latent_overlay").set_value(True).run()
     assert not app.exception
     read = " ".join(sql for sql, _ in recorded)
