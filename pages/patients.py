@@ -68,27 +68,28 @@ if model is None:
     )
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _trend_table(db_path: str, model_id: int) -> pd.DataFrame:
-    with Store(db_path) as fresh:
-        frame = pd.DataFrame(fresh.embeddings.trends(model_id))
+def _with_calls(trends: list[dict]) -> pd.DataFrame:
+    """Trend rows with their call (the likeliest of the three) and its probability."""
+    frame = pd.DataFrame(trends)
     if frame.empty:
         return frame
     probabilities = frame[["p_improved", "p_same", "p_deteriorated"]].to_numpy()
     frame["call"] = [TRENDS[i] for i in probabilities.argmax(1)]
     frame["probability"] = probabilities.max(1)
-    # the trend caller is fitted on training-split patients: their calls are not a test
-    frame["caller trained on patient"] = frame["split"] == "train"
     return frame
 
 
-def _latest_calls(trends: pd.DataFrame) -> pd.DataFrame:
-    """Each patient's latest trend call, deteriorations first (most certain first)."""
-    latest = trends.groupby("patient").tail(1)
-    order = {"deteriorated": 0, "same": 1, "improved": 2}
-    return latest.assign(rank=latest["call"].map(order)).sort_values(
-        ["rank", "probability"], ascending=[True, False]
-    )
+@st.cache_data(ttl=60, show_spinner=False)
+def _latest_calls(db_path: str, model_id: int) -> tuple[pd.DataFrame, int]:
+    """The first ``OVERVIEW_ROWS`` patients' latest calls, deteriorations first, and how
+    many patients have one (sorted by the database: a large cohort is not read whole)."""
+    with Store(db_path) as fresh:
+        rows, called = fresh.embeddings.latest_calls(model_id, OVERVIEW_ROWS)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        # the trend caller is fitted on training-split patients: their calls are not a test
+        frame["caller trained on patient"] = frame["split"] == "train"
+    return frame, called
 
 
 def _visit_maps(visit_ids: list[int]) -> tuple[dict[int, np.ndarray], float] | None:
@@ -168,17 +169,16 @@ def _visit_label(visit: dict) -> str:
     return str(visit["visit_date"] or f"visit {visit['visit_index']}")
 
 
-trends = _trend_table(store.path, model["id"]) if model else pd.DataFrame()
-latest = _latest_calls(trends) if not trends.empty else pd.DataFrame()
+latest, called = _latest_calls(store.path, model["id"]) if model else (pd.DataFrame(), 0)
 overview, detail = st.tabs(["Cohort overview", "One patient"])
 
 with overview:
-    if trends.empty:
+    if latest.empty:
         st.caption("Trend calls appear here once a model is active and embedded.")
     else:
         shown = (
-            f"the first {OVERVIEW_ROWS:,} of {len(latest):,} (find the others under One patient)"
-            if len(latest) > OVERVIEW_ROWS
+            f"the first {OVERVIEW_ROWS:,} of {called:,} (find the others under One patient)"
+            if called > OVERVIEW_ROWS
             else ""
         )
         st.caption(
@@ -188,7 +188,7 @@ with overview:
             "gives its score on test patients)."
         )
         st.dataframe(
-            latest.head(OVERVIEW_ROWS)[
+            latest[
                 ["patient", "later_date", "call", "probability", "caller trained on patient"]
             ].rename(columns={"later_date": "latest visit", "call": "latest trend"}),
             hide_index=True,
@@ -209,7 +209,6 @@ with detail:
             flagged = (str(first["patient"]), int(first["patient_id"]))
     patient_id = _pick_patient(flagged)
     visits = store.images.patient_visits(patient_id) if patient_id is not None else []
-    chosen = visits[0]["patient"] if visits else None
     ids = [v["id"] for v in visits]
     scores = store.embeddings.severity_scores(model["id"], ids) if model and ids else {}
 
@@ -291,8 +290,8 @@ with detail:
         )
         st.plotly_chart(figure, width="stretch", key="trajectory")
 
-    if not trends.empty:
-        mine = trends[trends["patient"] == chosen]
+    if model and patient_id is not None:
+        mine = _with_calls(store.embeddings.trends(model["id"], patient_id))
         if len(mine):
             st.subheader("Between visits")
             by_id = {v["id"]: v for v in visits}

@@ -102,10 +102,51 @@ class Embeddings:
                  FROM trends t JOIN images i ON i.id = t.later_image_id
                  LEFT JOIN patients p ON p.id = i.patient_id WHERE t.model_id = ?"""
         params: list = [model_id]
-        if patient_id is not None:
-            sql += " AND i.patient_id = ?"
-            params.append(patient_id)
+        if patient_id is not None:  # through the patient's visits: index seeks, not a read
+            # of the version's every trend (a trend joins two visits of one patient)
+            sql += (
+                " AND i.patient_id = ?"
+                " AND t.earlier_image_id IN (SELECT id FROM images WHERE patient_id = ?)"
+            )
+            params += [patient_id, patient_id]
         return self._store.all(sql + " ORDER BY i.patient_id, i.visit_index, i.visit_date", params)
+
+    def latest_calls(self, model_id: int, limit: int) -> tuple[list[dict], int]:
+        """Each patient's latest trend call (at their last visit), deteriorations first,
+        then "same", then improvements, each most certain first: the first ``limit``
+        rows, and how many patients have a call. The call is the likeliest of the three
+        (the first of them on a tie, as ``argmax``); sorted in the database, so a
+        cohort of 20,000 patients is not read into the page."""
+        call = (
+            "CASE WHEN t.p_improved >= t.p_same AND t.p_improved >= t.p_deteriorated "
+            "THEN 'improved' WHEN t.p_same >= t.p_deteriorated THEN 'same' "
+            "ELSE 'deteriorated' END"
+        )
+        rows = self._store.all(
+            f"""WITH ranked AS (
+                  SELECT t.*, i.patient_id, i.visit_date AS later_date, i.split,
+                         {call} AS call,
+                         ROW_NUMBER() OVER (PARTITION BY i.patient_id
+                                            ORDER BY i.visit_index DESC, i.visit_date DESC)
+                           AS nth
+                  FROM trends t JOIN images i ON i.id = t.later_image_id
+                  WHERE t.model_id = ? AND i.patient_id IS NOT NULL
+                ), latest AS (
+                  SELECT r.*,
+                         CASE r.call WHEN 'improved' THEN r.p_improved
+                                     WHEN 'same' THEN r.p_same
+                                     ELSE r.p_deteriorated END AS probability,
+                         CASE r.call WHEN 'deteriorated' THEN 0
+                                     WHEN 'same' THEN 1 ELSE 2 END AS call_rank
+                  FROM ranked r WHERE r.nth = 1
+                )
+                SELECT l.*, p.pseudonym AS patient, COUNT(*) OVER () AS patients_called
+                FROM latest l LEFT JOIN patients p ON p.id = l.patient_id
+                ORDER BY l.call_rank, l.probability DESC, l.patient_id
+                LIMIT ?""",
+            [model_id, limit],
+        )
+        return rows, (int(rows[0]["patients_called"]) if rows else 0)
 
     # -- projections ---------------------------------------------------------------------
 
