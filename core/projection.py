@@ -10,6 +10,11 @@ point is placed on it with the fitted model's ``transform`` (UMAP's, openTSNE's
 ``TSNEEmbedding.transform``): the sampled points keep their fitted coordinates, the
 others land beside their nearest sampled neighbours without moving them. PCA is cheap
 and exact at any size, so it is always fitted on every point.
+
+Starting from a known map: UMAP and t-SNE may be given ``init``, a starting place for
+each point (the worker passes the active version's map, so a retrain's map starts where
+users left it and only moves where the model did). PCA has no starting place and ignores
+it.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ def project(
     seed: int = 0,
     sample_above: int = FIT_SAMPLE_ABOVE,
     sample_size: int = FIT_SAMPLE_SIZE,
+    init: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Coordinates (N, dims) for ``vectors`` (N, D); the same for the same seed."""
+    """Coordinates (N, dims) for ``vectors`` (N, D); the same for the same seed (and
+    ``init``, an (N, dims) starting place for UMAP and t-SNE)."""
     if method not in METHODS:
         raise ValueError(f"projection must be one of {', '.join(METHODS)}, not {method!r}")
     if dims not in (2, 3):
@@ -43,12 +50,18 @@ def project(
     if not 5 <= sample_size < sample_above:
         raise ValueError("a fitted sample needs at least 5 points, and fewer than its threshold")
     vectors = np.asarray(vectors, dtype=np.float32)
+    if init is not None:
+        init = np.asarray(init, dtype=np.float64)
+        if init.shape != (n, dims) or not np.isfinite(init).all():
+            raise ValueError(f"a starting map needs {n} finite points of {dims} coordinates")
     if method == "pca":
         return PCA(n_components=dims, random_state=seed).fit_transform(vectors)
     if n <= sample_above:
-        return _fit(vectors, method, dims, seed)[0]
+        return _fit(vectors, method, dims, seed, init)[0]
     sample = fit_sample(n, sample_size, seed)
-    fitted, model = _fit(vectors[sample], method, dims, seed)
+    fitted, model = _fit(
+        vectors[sample], method, dims, seed, None if init is None else init[sample]
+    )
     rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
     coords = np.empty((n, dims), dtype=np.float64)
     coords[sample] = fitted
@@ -61,8 +74,11 @@ def fit_sample(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
-def _fit(vectors: np.ndarray, method: str, dims: int, seed: int) -> tuple[np.ndarray, Any]:
-    """UMAP or t-SNE fitted on ``vectors``: their coordinates, and the fitted model."""
+def _fit(
+    vectors: np.ndarray, method: str, dims: int, seed: int, init: np.ndarray | None = None
+) -> tuple[np.ndarray, Any]:
+    """UMAP or t-SNE fitted on ``vectors`` (from ``init`` where given): their
+    coordinates, and the fitted model."""
     n = len(vectors)
     if method == "umap":
         import umap
@@ -74,6 +90,7 @@ def _fit(vectors: np.ndarray, method: str, dims: int, seed: int) -> tuple[np.nda
             random_state=seed,
             transform_seed=seed,
             n_jobs=1,
+            init="spectral" if init is None else init,
         )
         return np.asarray(reducer.fit_transform(vectors), dtype=np.float64), reducer
     from openTSNE import TSNE
@@ -86,8 +103,16 @@ def _fit(vectors: np.ndarray, method: str, dims: int, seed: int) -> tuple[np.nda
         random_state=seed,
         n_jobs=1,
         negative_gradient_method="bh" if dims == 3 else "auto",
+        # openTSNE expects a starting map of small spread (its own are scaled so)
+        initialization="pca" if init is None else _small(init),
     ).fit(vectors)
     return np.asarray(embedding, dtype=np.float64), embedding
+
+
+def _small(init: np.ndarray) -> np.ndarray:
+    """``init`` centred and scaled to a standard deviation of 1e-4 on its first axis."""
+    centred = init - init.mean(axis=0)
+    return centred / (centred[:, 0].std() or 1.0) * 1e-4
 
 
 def _place(model: Any, vectors: np.ndarray) -> np.ndarray:

@@ -70,3 +70,43 @@ def test_pca_and_small_maps_use_every_point():
     assert FIT_SAMPLE_SIZE < FIT_SAMPLE_ABOVE
     with pytest.raises(ValueError, match="fitted sample"):
         project(vectors, "umap", 2, sample_above=50, sample_size=50)
+
+
+@pytest.mark.parametrize("method", ["umap", "tsne"])
+def test_a_starting_map_is_where_the_fit_starts(method):
+    """The same points and seed, started from two maps that are mirror images of each
+    other: the fits differ, and each ends nearer the map it started from than the other
+    does (how much nearer, on real retrains: ``benchmarks/map_stability.py``)."""
+    vectors, _ = three_clusters(per_cluster=40)
+    start = project(vectors, method, 2, seed=0)
+    mirrored = start * [-1.0, 1.0]
+    from_start = project(vectors, method, 2, seed=1, init=start)
+    from_mirror = project(vectors, method, 2, seed=1, init=mirrored)
+
+    def gap(a, b):  # after centring and scaling, no rotation: a mirror image stays one
+        a, b = (m - m.mean(0) for m in (a, b))
+        return float(np.linalg.norm(a / np.linalg.norm(a) - b / np.linalg.norm(b)))
+
+    assert gap(from_start, start) < gap(from_mirror, start)
+    assert gap(from_mirror, mirrored) < gap(from_start, mirrored)
+
+
+def test_a_new_map_starts_from_the_known_one_and_new_images_beside_their_neighbours():
+    from core.projection_align import Layout
+    from core.worker.maps import starting_map
+
+    known = Layout(np.array([1, 2, 3, 4, 5]), np.arange(10.0).reshape(5, 2))
+    vectors = np.array([[0, 0], [10, 0], [20, 0], [30, 0], [40, 0], [29, 1], [1, 1]], float)
+    start = starting_map(known, [1, 2, 3, 4, 5, 6, 7], vectors)
+    np.testing.assert_array_equal(start[:5], known.coords)
+    np.testing.assert_array_equal(start[5], known.coords[3])  # 6 lies beside 4
+    np.testing.assert_array_equal(start[6], known.coords[0])  # 7 beside 1
+    assert starting_map(known, [1, 2, 3, 4, 9], vectors[:5]) is None  # 4 shared: too few
+    assert starting_map(None, [1, 2], vectors[:2]) is None
+
+
+def test_a_starting_map_must_fit_the_points():
+    with pytest.raises(ValueError, match="starting map"):
+        project(clusters(), "umap", 2, init=np.zeros((59, 2)))
+    with pytest.raises(ValueError, match="starting map"):
+        project(clusters(), "umap", 2, init=np.full((60, 2), np.nan))

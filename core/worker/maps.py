@@ -16,6 +16,26 @@ from core.store import Store
 MAP_ALIGNMENT = "map_alignment"  # the version's metric recording what its maps were laid over
 
 
+def starting_map(known: Layout | None, ids: list[int], vectors: np.ndarray) -> np.ndarray | None:
+    """Where each image starts when the new map is fitted: its place on the ``known``
+    map, or, for an image not on it, the place of its nearest neighbour (in the new
+    embedding) among those that are. None without a known map sharing 5 images."""
+    if known is None:
+        return None
+    on_known = np.isin(np.asarray(ids), known.ids)
+    if on_known.sum() < 5:
+        return None
+    start = np.empty((len(ids), known.dims))
+    start[on_known] = known.at(np.asarray(ids)[on_known])
+    if (~on_known).any():
+        from sklearn.neighbors import NearestNeighbors
+
+        finder = NearestNeighbors(n_neighbors=1).fit(vectors[on_known])
+        nearest = finder.kneighbors(vectors[~on_known], return_distance=False)[:, 0]
+        start[~on_known] = start[on_known][nearest]
+    return start
+
+
 def project_maps(
     store: Store,
     model_id: int,
@@ -24,8 +44,9 @@ def project_maps(
     align_maps: bool = True,
 ) -> dict:
     """Store the version's map for each ``(method, dims)`` of ``chosen``. With
-    ``align_maps`` each map is first fitted (rotation or reflection, uniform scale,
-    shift) onto the active version's map of the same kind over the images both show;
+    ``align_maps`` each UMAP and t-SNE map starts from the active version's map of the
+    same kind (``starting_map``), and each map is then fitted (rotation or reflection,
+    uniform scale, shift) onto the active version's map of the same kind over the images both show;
     for the active version itself, onto its own map as stored before. Returns the
     metrics to record (``{MAP_ALIGNMENT: ...}``: which version, and for each aligned map
     the shared images and the median move of an image as a share of the map's width,
@@ -36,11 +57,12 @@ def project_maps(
     aligned = {}
     for number, (method, dims) in enumerate(chosen):
         progress(number, method, dims)
-        fitted = Layout(np.array(ids), project(vectors, method, dims))
         # read before saving: for the active version this is its own map, about to go
         known = (
             None if reference is None else store.embeddings.layout(reference["id"], method, dims)
         )
+        start = starting_map(known, ids, vectors) if method != "pca" else None
+        fitted = Layout(np.array(ids), project(vectors, method, dims, init=start))
         layout, fit = align(fitted, known)
         store.embeddings.save_projection(model_id, method, layout.ids.tolist(), layout.coords)
         if fit is not None and known is not None:
