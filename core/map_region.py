@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 KINDS = ("box", "lasso")
-MAX_VERTICES = 4_000  # a lasso drawn by hand has a few hundred; more is not a lasso
+MAX_VERTICES = 1_000  # the map sends at most 256 (it thins a longer lasso); more is not a lasso
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,12 @@ def parse_region(value: Any) -> Region | None:
         )
     coords = []
     for v in (*xs, *ys):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        try:
+            number = float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+        except OverflowError:  # an integer too large for a float
+            number = None
+        if number is None or not math.isfinite(number):
             raise ValueError("a selection's coordinates must be finite numbers")
-        coords.append(float(v))
+        coords.append(number)
     n = len(xs)
     return Region(map_id, kind, tuple(coords[:n]), tuple(coords[n:]))

@@ -79,10 +79,11 @@ method, dims = names[middle.selectbox("Projection", list(names))]
 colour = COLOUR_BY[right.selectbox("Colour by", list(COLOUR_BY))]
 
 
-@st.cache_data(ttl=600, max_entries=4, show_spinner=False)
-def _points(db_path: str, model_id: int, method: str, dims: int) -> pd.DataFrame:
-    """A version's map: it changes only if the worker makes it again, so it is kept (a
-    selection at 100,000 points would otherwise read them all again)."""
+@st.cache_data(max_entries=4, show_spinner=False)
+def _points(db_path: str, model_id: int, method: str, dims: int, stamp: tuple) -> pd.DataFrame:
+    """A version's map, kept while its ``stamp`` (``map_stamp``) stays the same: it
+    changes only when the worker makes the map again, and a selection at 100,000 points
+    would otherwise read them all again."""
     from core.store import Store
 
     with Store(db_path) as fresh:
@@ -134,7 +135,8 @@ def _with_moves(points: pd.DataFrame) -> pd.DataFrame:
     return moved
 
 
-points = _points(store.path, model["id"], method, dims)
+stamp = store.embeddings.map_stamp(model["id"], method, dims)
+points = _points(store.path, model["id"], method, dims, stamp)
 if colour == "judgments":
     marks = store.judgments.high_water_mark()
     counts = _judgments(store.path, model["id"], method, dims, marks)

@@ -61,6 +61,8 @@ def test_a_box_includes_its_edges_whichever_corner_comes_first():
         ({"map": "m", "kind": "box", "x": [0, float("nan")], "y": [0, 1]}, "finite numbers"),
         ({"map": "m", "kind": "box", "x": [0, "1"], "y": [0, 1]}, "finite numbers"),
         ({"map": "m", "kind": "box", "x": [0, True], "y": [0, 1]}, "finite numbers"),
+        ({"map": "m", "kind": "box", "x": [0, 10**400], "y": [0, 1]}, "finite numbers"),
+        ({"map": "m", "kind": "lasso", "x": [0.0] * 1001, "y": [0.0] * 1001}, "3 to 1000"),
     ],
 )
 def test_what_is_not_a_region_is_refused_in_words(value, words):

@@ -102,6 +102,8 @@ def test_a_new_map_starts_from_the_known_one_and_new_images_beside_their_neighbo
     np.testing.assert_array_equal(start[5], known.coords[3])  # 6 lies beside 4
     np.testing.assert_array_equal(start[6], known.coords[0])  # 7 beside 1
     assert starting_map(known, [1, 2, 3, 4, 9], vectors[:5]) is None  # 4 shared: too few
+    many = [1, 2, 3, 4, 5, *range(10, 16)]  # 5 of 11 on the known map: under half
+    assert starting_map(known, many, np.zeros((11, 2))) is None
     assert starting_map(None, [1, 2], vectors[:2]) is None
 
 

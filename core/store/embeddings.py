@@ -127,7 +127,8 @@ class Embeddings:
                   SELECT t.*, i.patient_id, i.visit_date AS later_date, i.split,
                          {call} AS call,
                          ROW_NUMBER() OVER (PARTITION BY i.patient_id
-                                            ORDER BY i.visit_index DESC, i.visit_date DESC)
+                                            ORDER BY i.visit_index DESC NULLS LAST,
+                                                     i.visit_date DESC NULLS LAST)
                            AS nth
                   FROM trends t JOIN images i ON i.id = t.later_image_id
                   WHERE t.model_id = ? AND i.patient_id IS NOT NULL
@@ -186,6 +187,17 @@ class Embeddings:
                WHERE pr.model_id = ? AND pr.method = ? AND pr.dims = ?""",
             [model_id, method, dims],
         )
+
+    def map_stamp(self, model_id: int, method: str, dims: int) -> tuple[int, float]:
+        """A short summary of a version's map (its points, and the sum of their
+        coordinates) that changes when the worker makes the map again: what a page's
+        cache of the map is keyed on."""
+        row = self._store.one_row(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(x) + SUM(y), 0) AS total FROM projections "
+            "WHERE model_id = ? AND method = ? AND dims = ?",
+            [model_id, method, dims],
+        )
+        return int(row["n"]), float(row["total"])
 
     def judgment_counts(self, model_id: int, method: str, dims: int) -> list[dict]:
         """How many standing judgments each image on this map appears in (``image_id``,

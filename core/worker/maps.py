@@ -19,11 +19,12 @@ MAP_ALIGNMENT = "map_alignment"  # the version's metric recording what its maps 
 def starting_map(known: Layout | None, ids: list[int], vectors: np.ndarray) -> np.ndarray | None:
     """Where each image starts when the new map is fitted: its place on the ``known``
     map, or, for an image not on it, the place of its nearest neighbour (in the new
-    embedding) among those that are. None without a known map sharing 5 images."""
+    embedding) among those that are. None without a known map, or where it holds under
+    half of the images (most would start piled on the few places it has)."""
     if known is None:
         return None
     on_known = np.isin(np.asarray(ids), known.ids)
-    if on_known.sum() < 5:
+    if on_known.sum() < max(5, len(ids) / 2):
         return None
     start = np.empty((len(ids), known.dims))
     start[on_known] = known.at(np.asarray(ids)[on_known])

@@ -20,7 +20,6 @@ MISSING = "#bbbbbb"
 STEPS = 255  # a continuous value's steps; code 255 is "no value"
 QUALITATIVE = px.colors.qualitative.Plotly
 LEGEND_ITEMS = 12  # categories the legend names; the rest are counted
-LEGEND_ITEMS = 12  # categories the legend names; the rest are counted
 
 
 def hex_colour(colour: str) -> str:

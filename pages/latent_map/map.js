@@ -17,6 +17,7 @@ const LOADS = (globalThis.__severityMapLoads ??= { count: 0 });
 const KEEP = 3; // maps held at once
 const PAD = 0.04; // share of the map's extent left around it
 const CELL = 10; // device pixels per cell of the hover index
+const MAX_VERTICES = 256; // a lasso's outline is thinned to this many points
 const MODES = [
   ["box", "Box select"],
   ["lasso", "Lasso select"],
@@ -126,7 +127,13 @@ class MapView {
       while (HELD.size > KEEP) HELD.delete(HELD.keys().next().value);
     }
     if (!points) {
-      // Python believed these points were here already: ask for them again
+      // Python believed these points were here already: ask for them again, and show
+      // nothing meanwhile (the points on screen are another map's)
+      this.points = null;
+      this.index = null;
+      for (const canvas of [this.canvas, this.overlay]) {
+        canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+      }
       this.status.textContent = "Loading the map…";
       send("need", data.key);
       return;
@@ -331,11 +338,13 @@ class MapView {
       this.view = { x0, x1, y0, y1 };
       return this.draw();
     }
+    const step = Math.ceil(drag.xs.length / MAX_VERTICES); // a long lasso, thinned
+    const kept = drag.xs.map((_, k) => k).filter((k) => k % step === 0);
     this.region = {
       map: this.mapId,
       kind: drag.mode,
-      x: drag.xs.map((v) => this.mx(v)),
-      y: drag.ys.map((v) => this.my(v)),
+      x: kept.map((k) => this.mx(drag.xs[k])),
+      y: kept.map((k) => this.my(drag.ys[k])),
     };
     this.select(this.region);
   }
@@ -345,10 +354,12 @@ class MapView {
     this.root.dataset.selection = JSON.stringify(region);
     this.drawOverlay();
     this.status.textContent += " · selecting…";
-    this.send("select", { region, holds: this.data.key });
+    const holds = HELD.has(this.data.key) ? this.data.key : null;
+    this.send("select", { region, holds });
   }
 
   clearSelection() {
+    if (!this.points) return;
     this.region = null;
     this.select(null);
   }

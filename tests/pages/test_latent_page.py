@@ -236,3 +236,18 @@ def test_colour_by_number_of_judgments_follows_new_answers(modelled_db):
     data, points = map_sent(app)
     codes = dict(zip(points["id"], points["c"], strict=True))
     assert data["legend"]["high"] == 2 and codes[a] == codes[b] == codes[c] == 254
+
+
+def test_a_map_made_again_by_the_worker_shows_at_the_next_run(modelled_db):
+    app = page("latent").run()
+    app.selectbox[1].set_value("PCA 2-D").run()
+    del app.session_state[HELD]
+    before = map_sent(app.run())[1]
+    with Store(modelled_db) as store:
+        model = store.models.active()
+        layout = store.embeddings.layout(model["id"], "pca", 2)
+        store.embeddings.save_projection(model["id"], "pca", list(layout.ids), layout.coords + 5)
+    del app.session_state[HELD]  # the points themselves, not just their key
+    after = map_sent(app.run())[1]
+    shift = dict(zip(after["id"], after["x"], strict=True))
+    assert all(abs(shift[i] - x - 5) < 1e-4 for i, x in zip(before["id"], before["x"], strict=True))

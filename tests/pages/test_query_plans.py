@@ -1,6 +1,6 @@
 """The queries behind the pages opened most (Latent space, Patients, Compare) find their
 rows by index, on SQLite and on PostgreSQL: none reads a whole table that holds a row per
-image (images, judgments, embeddings, projections, attribution maps, beliefs). Every
+image (images, judgments, embeddings, projections, attribution maps, beliefs, trends). Every
 statement a page runs is recorded while it renders (and while it is used: a selection,
 a search, answers) and ``EXPLAIN QUERY PLAN`` (SQLite) must show no ``SCAN`` of those
 tables, under their own names, their aliases or the views over them, and no subquery
@@ -17,7 +17,15 @@ from core.store.database import Database
 from tests.pages.conftest import page, sign_in
 
 # the tables with a row (or several) per image
-BIG_TABLES = {"images", "judgments", "embeddings", "projections", "attribution_maps", "beliefs"}
+BIG_TABLES = {
+    "images",
+    "judgments",
+    "embeddings",
+    "projections",
+    "attribution_maps",
+    "beliefs",
+    "trends",
+}
 TABLE_AND_ALIAS = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)(?:\s+(?:AS\s+)?(\w+))?", re.IGNORECASE)
 NOT_ALIASES = {"on", "where", "join", "left", "inner", "cross", "group", "order", "limit", "using"}
 CHECKED = ("SELECT", "WITH", "UPDATE", "DELETE")
