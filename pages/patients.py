@@ -11,7 +11,6 @@ import streamlit as st
 
 from core.imaging.display import thumbnail_array
 from core.imaging.heat import change_overlay, overlay
-from core.learning.method_info import TRENDS
 from core.store import Store
 from core.worker.status import map_note
 from pages.common import (
@@ -66,17 +65,6 @@ if model is None:
         "No model is active yet, so there are no severity scores or trend calls. The "
         "background worker trains one on the demo data by itself."
     )
-
-
-def _with_calls(trends: list[dict]) -> pd.DataFrame:
-    """Trend rows with their call (the likeliest of the three) and its probability."""
-    frame = pd.DataFrame(trends)
-    if frame.empty:
-        return frame
-    probabilities = frame[["p_improved", "p_same", "p_deteriorated"]].to_numpy()
-    frame["call"] = [TRENDS[i] for i in probabilities.argmax(1)]
-    frame["probability"] = probabilities.max(1)
-    return frame
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -291,7 +279,7 @@ with detail:
         st.plotly_chart(figure, width="stretch", key="trajectory")
 
     if model and patient_id is not None:
-        mine = _with_calls(store.embeddings.trends(model["id"], patient_id))
+        mine = pd.DataFrame(store.embeddings.trends(model["id"], patient_id))
         if len(mine):
             st.subheader("Between visits")
             by_id = {v["id"]: v for v in visits}

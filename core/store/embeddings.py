@@ -13,6 +13,18 @@ if TYPE_CHECKING:
     from .store import Store
 
 
+# a trend's call, the likeliest of the three (the first of them on a tie, as argmax
+# over ``TRENDS``), and that call's probability
+CALL = (
+    "CASE WHEN t.p_improved >= t.p_same AND t.p_improved >= t.p_deteriorated "
+    "THEN 'improved' WHEN t.p_same >= t.p_deteriorated THEN 'same' ELSE 'deteriorated' END"
+)
+CALL_PROBABILITY = (
+    "CASE WHEN t.p_improved >= t.p_same AND t.p_improved >= t.p_deteriorated "
+    "THEN t.p_improved WHEN t.p_same >= t.p_deteriorated THEN t.p_same "
+    "ELSE t.p_deteriorated END"
+)
+
 # the maps a version may have: the projections table's CHECK constraints allow these
 MAP_KINDS = tuple((method, dims) for method in ("pca", "tsne", "umap") for dims in (2, 3))
 
@@ -97,8 +109,11 @@ class Embeddings:
             )
 
     def trends(self, model_id: int, patient_id: int | None = None) -> list[dict]:
-        sql = """SELECT t.*, i.patient_id, p.pseudonym AS patient, i.visit_date AS later_date,
-                        i.visit_index AS later_index, i.split AS split
+        """A version's trend calls between consecutive visits (of one patient), each
+        with its ``call`` and that call's ``probability``, by patient and visit."""
+        sql = f"""SELECT t.*, i.patient_id, p.pseudonym AS patient, i.visit_date AS later_date,
+                        i.visit_index AS later_index, i.split AS split,
+                        {CALL} AS call, {CALL_PROBABILITY} AS probability
                  FROM trends t JOIN images i ON i.id = t.later_image_id
                  LEFT JOIN patients p ON p.id = i.patient_id WHERE t.model_id = ?"""
         params: list = [model_id]
@@ -114,18 +129,12 @@ class Embeddings:
     def latest_calls(self, model_id: int, limit: int) -> tuple[list[dict], int]:
         """Each patient's latest trend call (at their last visit), deteriorations first,
         then "same", then improvements, each most certain first: the first ``limit``
-        rows, and how many patients have a call. The call is the likeliest of the three
-        (the first of them on a tie, as ``argmax``); sorted in the database, so a
+        rows, and how many patients have a call (``CALL``); sorted in the database, so a
         cohort of 20,000 patients is not read into the page."""
-        call = (
-            "CASE WHEN t.p_improved >= t.p_same AND t.p_improved >= t.p_deteriorated "
-            "THEN 'improved' WHEN t.p_same >= t.p_deteriorated THEN 'same' "
-            "ELSE 'deteriorated' END"
-        )
         rows = self._store.all(
             f"""WITH ranked AS (
                   SELECT t.*, i.patient_id, i.visit_date AS later_date, i.split,
-                         {call} AS call,
+                         {CALL} AS call, {CALL_PROBABILITY} AS probability,
                          ROW_NUMBER() OVER (PARTITION BY i.patient_id
                                             ORDER BY i.visit_index DESC NULLS LAST,
                                                      i.visit_date DESC NULLS LAST)
@@ -134,9 +143,6 @@ class Embeddings:
                   WHERE t.model_id = ? AND i.patient_id IS NOT NULL
                 ), latest AS (
                   SELECT r.*,
-                         CASE r.call WHEN 'improved' THEN r.p_improved
-                                     WHEN 'same' THEN r.p_same
-                                     ELSE r.p_deteriorated END AS probability,
                          CASE r.call WHEN 'deteriorated' THEN 0
                                      WHEN 'same' THEN 1 ELSE 2 END AS call_rank
                   FROM ranked r WHERE r.nth = 1
